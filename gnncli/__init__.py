@@ -1,0 +1,3 @@
+"""gnn: graph neural networks from the command line."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``gnn`` command line: one thin module per subcommand."""

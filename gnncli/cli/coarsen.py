@@ -1,0 +1,17 @@
+"""`gnn coarsen`: not yet available in this release."""
+
+from __future__ import annotations
+
+import typer
+
+from gnncli.cli.common import fail
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "coarsen",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        help="Not yet available in this release.\n\nExample: gnn coarsen --help",
+    )
+    def command(ctx: typer.Context) -> None:
+        raise fail("'gnn coarsen' is not yet available in this release", 2)

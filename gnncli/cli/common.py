@@ -1,0 +1,76 @@
+"""What every subcommand shares: the stderr console, ``--debug`` state and error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from gnncli.errors import GnnError
+
+#: People's messages and progress go to stderr; results go to stdout.
+console = Console(stderr=True, highlight=False)
+
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def set_debug(value: bool) -> None:
+    _state["debug"] = value
+
+
+def is_debug() -> bool:
+    return _state["debug"]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn project errors into one red line and an exit code; tracebacks only with ``--debug``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except GnnError as exc:
+            if is_debug():
+                raise
+            raise fail(_escape(str(exc)), exc.exit_code) from None
+        except KeyboardInterrupt:
+            if is_debug():
+                raise
+            raise fail("interrupted", 130) from None
+        except BrokenPipeError:
+            # The reader of our stdout went away (e.g. `gnn predict ... | head`): not an error.
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+        except (OSError, MemoryError) as exc:
+            if is_debug():
+                raise
+            raise fail(_escape(f"{type(exc).__name__}: {exc}"), 1) from None
+        except Exception as exc:  # a bug: say so, keep the traceback behind --debug
+            if is_debug():
+                raise
+            raise fail(
+                _escape(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"),
+                1,
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text.replace("\n", " "))

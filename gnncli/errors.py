@@ -1,0 +1,36 @@
+"""The project's exception types.
+
+Domain code raises these; only the CLI layer turns them into a red line and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class GnnError(Exception):
+    """An error a user can act on. ``exit_code`` is what the command exits with."""
+
+    exit_code: int = 1
+
+
+class InputError(GnnError):
+    """Bad data: a file that is missing, empty, malformed or unusable for the task."""
+
+    exit_code = 1
+
+
+class UsageError(GnnError):
+    """Options that do not fit together, or a value out of range."""
+
+    exit_code = 2
+
+
+class CheckpointError(GnnError):
+    """A run folder or checkpoint that is missing, corrupt or incompatible."""
+
+    exit_code = 1
+
+
+class NotAvailableError(GnnError):
+    """A command or option that a later release fills in."""
+
+    exit_code = 2
