@@ -74,3 +74,27 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text.replace("\n", " "))
+
+
+def make_progress():
+    """A rich progress display on stderr: description, bar, counts, a free-text ``info`` field."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False,
+    )
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (for scripts)."""
+    import json
+
+    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

@@ -1,0 +1,466 @@
+"""Molecules from files: CSV/TSV (SMILES column), ``.smi``, SDF, or ``-`` for stdin.
+
+Reading yields :class:`MoleculeFrame` objects (a pandas frame plus where its rows came from);
+:func:`featurize_frame` turns one into a :class:`~gnncli.domains.pack.GraphPack` in parallel
+worker processes, with an on-disk cache keyed by the file's content and the featurizer spec.
+Invalid molecules never stop a job: they are reported per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gnncli.domains.pack import GraphPack
+from gnncli.errors import InputError, UsageError
+from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch, parse_smiles
+from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
+
+FORMATS = ("csv", "tsv", "smi", "sdf")
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".smi": "smi", ".smiles": "smi",
+    ".ism": "smi", ".txt": "smi", ".sdf": "sdf", ".sd": "sdf", ".mol": "sdf",
+}
+_SMILES_NAMES = ("smiles", "smi", "canonical_smiles", "isomeric_smiles", "mol", "molecule")
+#: The column a ``.smi`` file's SMILES and an SDF record's SMILES are given.
+SMILES = "smiles"
+
+
+@dataclass
+class MoleculeFrame:
+    """Rows read from one file (or one chunk of it).
+
+    Attributes:
+        frame: the rows, every column as text (empty cells are NaN).
+        smiles_col: the column holding SMILES.
+        source: the file name as the user gave it (``-`` for stdin).
+        first_line: the line (``.smi``/CSV) or record (SDF) number of the first row.
+        unit: ``"line"`` or ``"record"``: what ``first_line`` counts.
+        record_errors: row position -> reason, for rows that failed before featurization
+            (an SDF record RDKit could not read).
+    """
+
+    frame: pd.DataFrame
+    smiles_col: str
+    source: str
+    first_line: int = 2
+    unit: str = "line"
+    record_errors: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def where(self, position: int) -> str:
+        """``file:line N`` for the row at ``position`` (0-based) of this frame."""
+        return f"{self.source}: {self.unit} {self.first_line + position}"
+
+    @property
+    def smiles(self) -> list:
+        return self.frame[self.smiles_col].tolist()
+
+
+def detect_format(path: str, fmt: str | None = None) -> str:
+    """The input format: ``fmt`` if given, else from the extension (``.gz`` allowed)."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+        return fmt
+    if path == STDIN:
+        return "auto"
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    suffix = os.path.splitext(name)[1]
+    if suffix not in _EXTENSIONS:
+        raise InputError(
+            f"{path}: unknown file type '{suffix or name}' (expected .csv, .tsv, .smi or .sdf; or say --format)"
+        )
+    return _EXTENSIONS[suffix]
+
+
+def read_molecules(
+    path: str, *, smiles_col: str | None = None, fmt: str | None = None
+) -> MoleculeFrame:
+    """Read a whole molecule file (for training)."""
+    chunks = list(iter_molecules(path, smiles_col=smiles_col, fmt=fmt, chunk_size=None))
+    first = chunks[0]
+    if len(chunks) == 1:
+        return first
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    errors, offset = {}, 0
+    for c in chunks:
+        errors.update({offset + k: v for k, v in c.record_errors.items()})
+        offset += len(c)
+    return MoleculeFrame(frame, first.smiles_col, first.source, first.first_line, first.unit, errors)
+
+
+def iter_molecules(
+    path: str, *, smiles_col: str | None = None, fmt: str | None = None, chunk_size: int | None = 10_000
+) -> Iterator[MoleculeFrame]:
+    """Stream a molecule file as frames of at most ``chunk_size`` rows (all at once if None)."""
+    kind = detect_format(path, fmt)
+    if path == STDIN:
+        handle: io.TextIOBase = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="") \
+            if hasattr(sys.stdin, "buffer") else sys.stdin
+        first = handle.readline()
+        if not first.strip():
+            raise InputError("-: standard input is empty")
+        if kind == "auto":
+            kind = "tsv" if "\t" in first else "csv" if "," in first else "smi"
+        if kind == "sdf":
+            text = first + handle.read()
+            yield from _iter_sdf(io.BytesIO(text.encode()), STDIN, chunk_size)
+            return
+        stream = _Prepend(first, handle)
+        yield from _dispatch(kind, stream, STDIN, smiles_col, chunk_size)
+        return
+    check_input_file(path)
+    if kind == "sdf":
+        import gzip
+
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rb") as raw:
+            yield from _iter_sdf(raw, path, chunk_size)
+        return
+    if kind == "smi":
+        import gzip
+
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", newline="") as text:
+            yield from _iter_smi(text, path, chunk_size)
+        return
+    yield from _iter_table(path, path, "," if kind == "csv" else "\t", smiles_col, chunk_size)
+
+
+def _dispatch(kind: str, stream, source: str, smiles_col, chunk_size) -> Iterator[MoleculeFrame]:
+    if kind == "smi":
+        yield from _iter_smi(stream, source, chunk_size)
+    else:
+        yield from _iter_table(stream, source, "," if kind == "csv" else "\t", smiles_col, chunk_size)
+
+
+class _Prepend(io.TextIOBase):
+    """A text stream that yields ``head`` and then the rest of ``stream`` (to peek at stdin)."""
+
+    def __init__(self, head: str, stream) -> None:
+        self._head, self._stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        if self._head:
+            out, self._head = self._head, ""
+            if size is None or size < 0:
+                return out + self._stream.read()
+            return out
+        return self._stream.read(size if size is not None else -1)
+
+    def readline(self, size: int = -1) -> str:
+        if self._head:
+            out, self._head = self._head, ""
+            return out
+        return self._stream.readline(size)
+
+    def __iter__(self):
+        while line := self.readline():
+            yield line
+
+
+def _iter_table(source_obj, source: str, sep: str, smiles_col, chunk_size) -> Iterator[MoleculeFrame]:
+    try:
+        reader = pd.read_csv(
+            source_obj, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+            chunksize=chunk_size, skipinitialspace=False,
+        )
+        chunks = [reader] if chunk_size is None else reader
+        line = 2
+        col = None
+        for chunk in chunks:
+            chunk.columns = [str(c) for c in chunk.columns]
+            if col is None:
+                col = find_smiles_column(chunk, source, smiles_col)
+            yield MoleculeFrame(chunk.reset_index(drop=True), col, source, line)
+            line += len(chunk)
+        if col is None:
+            raise InputError(f"{source}: no rows")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{source}: file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{source}: not a valid {'CSV' if sep == ',' else 'TSV'} file ({_first_line(exc)})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _iter_smi(stream, source: str, chunk_size) -> Iterator[MoleculeFrame]:
+    """``.smi``: one molecule a line, ``SMILES [name ...]``; an optional header naming SMILES."""
+    rows: list[tuple[str, str]] = []
+    first_line = 1
+    line_no = 0
+    any_rows = False
+    pending_blank = 0
+    try:
+        for line_no, line in enumerate(stream, start=1):
+            text = line.rstrip("\r\n")
+            if line_no == 1 and text.split(None, 1)[:1] and text.split(None, 1)[0].lower() in _SMILES_NAMES:
+                first_line = 2
+                continue
+            if not text.strip():
+                pending_blank += 1  # kept as invalid rows only if a molecule follows (not trailing)
+                continue
+            rows.extend([("", "")] * pending_blank)
+            pending_blank = 0
+            parts = text.strip().split(None, 1)
+            rows.append((parts[0], parts[1] if len(parts) > 1 else ""))
+            if chunk_size is not None and len(rows) >= chunk_size:
+                yield _smi_frame(rows, source, first_line)
+                any_rows = True
+                first_line += len(rows)
+                rows = []
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: line {line_no + 1}: not UTF-8 text ({exc.reason})") from None
+    if rows or not any_rows:
+        if not rows and not any_rows:
+            raise InputError(f"{source}: no molecules (the file has no SMILES lines)")
+        yield _smi_frame(rows, source, first_line)
+
+
+def _smi_frame(rows: list[tuple[str, str]], source: str, first_line: int) -> MoleculeFrame:
+    frame = pd.DataFrame(rows, columns=[SMILES, "name"], dtype=object).replace("", np.nan)
+    return MoleculeFrame(frame, SMILES, source, first_line)
+
+
+def _iter_sdf(raw, source: str, chunk_size) -> Iterator[MoleculeFrame]:
+    """SDF: one row per record with the record's properties as columns and its SMILES."""
+    from rdkit import Chem
+
+    supplier = Chem.ForwardSDMolSupplier(raw, sanitize=True, removeHs=True)
+    rows, errors, first = [], {}, 1
+    count = 0
+    for record, mol in enumerate(supplier, start=1):
+        count = record
+        if mol is None:
+            errors[len(rows)] = f"SDF record {record} could not be read by RDKit"
+            rows.append({SMILES: np.nan})
+        else:
+            row = {SMILES: Chem.MolToSmiles(mol)}
+            if mol.HasProp("_Name") and mol.GetProp("_Name").strip():
+                row["name"] = mol.GetProp("_Name").strip()
+            row.update({str(k): str(v) for k, v in mol.GetPropsAsDict(includePrivate=False).items()})
+            rows.append(row)
+        if chunk_size is not None and len(rows) >= chunk_size:
+            yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors)
+            first += len(rows)
+            rows, errors = [], {}
+    if count == 0:
+        raise InputError(f"{source}: no SDF records")
+    if rows:
+        yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors)
+
+
+def find_smiles_column(frame: pd.DataFrame, source: str, requested: str | None = None) -> str:
+    """The SMILES column: ``requested``, else by name, else the first column that parses as SMILES."""
+    columns = list(frame.columns)
+    if requested is not None:
+        if requested not in columns:
+            raise InputError(f"{source}: no column '{requested}' (columns: {', '.join(columns)})")
+        return requested
+    lowered = {c.strip().lower(): c for c in columns}
+    for name in _SMILES_NAMES:
+        if name in lowered:
+            return lowered[name]
+    for c in columns:
+        if "smiles" in c.lower():
+            return c
+    for c in columns:
+        values = frame[c].dropna().head(20).tolist()
+        if not values or all(_is_number(v) for v in values):
+            continue
+        ok = 0
+        for v in values:
+            try:
+                parse_smiles(v)
+                ok += 1
+            except ValueError:
+                pass
+        if ok >= 0.8 * len(values):
+            return c
+    raise InputError(
+        f"{source}: no SMILES column found (columns: {', '.join(columns)}); name it with --smiles-col"
+    )
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Featurization: in parallel worker processes, cached on disk.
+
+_BLOCK = 256
+
+
+def _pool_context():
+    # forkserver: workers start clean (no inherited torch threads); they import only RDKit/numpy.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+class Featurizer:
+    """Featurizes lists of SMILES, in ``workers`` processes (kept alive across calls).
+
+    Use as a context manager so worker processes are closed. ``workers=1`` runs in-process.
+    """
+
+    def __init__(self, featurizer: MoleculeFeaturizer, workers: int = 1) -> None:
+        self.featurizer = featurizer
+        self.workers = max(1, workers)
+        self._pool = None
+
+    def __enter__(self) -> Featurizer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def submit(self, smiles: Sequence) -> tuple[list, object]:
+        """Start featurizing ``smiles`` (in the workers when there are any); see :meth:`collect`."""
+        blocks = [list(smiles[i : i + _BLOCK]) for i in range(0, len(smiles), _BLOCK)]
+        work = partial(featurize_batch, self.featurizer)
+        if self.workers > 1 and len(smiles) > 2 * _BLOCK:
+            if self._pool is None:
+                self._pool = _pool_context().Pool(self.workers)
+            return blocks, self._pool.imap(work, blocks)
+        return blocks, map(work, blocks)  # lazy: runs in this process during collect
+
+    def collect(
+        self, submitted: tuple[list, object], extra_errors: dict[int, str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
+        """Wait for a :meth:`submit`; returns ``(pack, valid_positions, errors)``.
+
+        ``pack`` holds the valid molecules in input order, ``valid_positions`` their positions
+        in the submitted list, and ``errors`` maps each invalid position to its reason
+        (``extra_errors`` from the reader take precedence).
+        """
+        blocks, results = submitted
+        parts, errors, valid = [], {}, []
+        for b, (x, ei, ea, n_atoms, n_edges, errs) in enumerate(results):
+            offset = b * _BLOCK
+            errors.update({offset + k: v for k, v in errs.items()})
+            valid.extend(offset + i for i in range(len(blocks[b])) if i not in errs)
+            parts.append((x, ei, ea, n_atoms, n_edges))
+            if progress is not None:
+                progress(len(blocks[b]))
+        errors.update(extra_errors or {})
+        if parts:
+            x = np.concatenate([p[0] for p in parts])
+            ei = np.concatenate([p[1] for p in parts], axis=1)
+            ea = np.concatenate([p[2] for p in parts])
+            na = np.concatenate([p[3] for p in parts])
+            ne = np.concatenate([p[4] for p in parts])
+        else:
+            f = self.featurizer
+            x, ei, ea = np.zeros((0, f.atom_dim), np.float32), np.zeros((2, 0), np.int64), np.zeros((0, f.bond_dim), np.float32)
+            na = ne = np.zeros(0, np.int64)
+        return GraphPack.from_arrays(x, ei, ea, na, ne), np.asarray(valid, np.int64), errors
+
+    def __call__(
+        self, smiles: Sequence, *, progress: Callable[[int], None] | None = None
+    ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
+        """Featurize ``smiles`` and wait for the result (see :meth:`collect`)."""
+        return self.collect(self.submit(smiles), progress=progress)
+
+
+def default_workers(n_items: int) -> int:
+    """Worker processes worth starting for ``n_items`` molecules."""
+    if n_items < 4 * _BLOCK:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def cache_dir() -> Path:
+    """Where featurized files are cached: ``$GNN_CACHE_DIR``, else ``~/.cache/gnncli``."""
+    root = os.environ.get("GNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gnncli")
+    return Path(root) / "features"
+
+
+def featurize_frame(
+    mol_frame: MoleculeFrame,
+    featurizer: MoleculeFeaturizer,
+    *,
+    workers: int | None = None,
+    cache_key: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
+    """Featurize a frame's SMILES, using the on-disk cache when ``cache_key`` is given.
+
+    Returns ``(pack, valid_positions, errors)`` as :class:`Featurizer` does; errors from the
+    reader (``record_errors``) are included.
+    """
+    path = None
+    if cache_key is not None:
+        path = cache_dir() / f"{cache_key}.pt"
+        if path.is_file():
+            try:
+                saved = load_tensors(path)
+                pack = GraphPack(saved["x"], saved["edge_index"], saved["edge_attr"], saved["node_ptr"], saved["edge_ptr"])
+                errors = {int(k): v for k, v in json.loads(saved["errors"]).items()}
+                if progress is not None:
+                    progress(len(mol_frame))
+                return pack, saved["valid"].numpy(), errors
+            except Exception:
+                path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never fatal
+    smiles = mol_frame.smiles
+    for pos in mol_frame.record_errors:
+        smiles[pos] = None
+    n_workers = default_workers(len(smiles)) if workers is None or workers <= 0 else workers
+    with Featurizer(featurizer, n_workers) as run:
+        pack, valid, errors = run.collect(run.submit(smiles), mol_frame.record_errors, progress)
+    if path is not None:
+        try:
+            save_tensors(path, {
+                "x": pack.x, "edge_index": pack.edge_index, "edge_attr": pack.edge_attr,
+                "node_ptr": pack.node_ptr, "edge_ptr": pack.edge_ptr,
+                "valid": torch.from_numpy(valid), "errors": json.dumps({str(k): v for k, v in errors.items()}),
+            })
+        except OSError:
+            pass  # a read-only cache folder only costs speed
+    return pack, valid, errors
+
+
+def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, fmt: str) -> str | None:
+    """Cache key for a file: its content hash, the SMILES column, the format and the featurizer spec."""
+    if path == STDIN:
+        return None
+    h = hashlib.sha256()
+    h.update(sha256_file(path).encode())
+    h.update(json.dumps([smiles_col, fmt, featurizer.spec], sort_keys=True).encode())
+    return h.hexdigest()[:32]

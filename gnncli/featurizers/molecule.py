@@ -1,0 +1,285 @@
+"""Atom, bond and molecule featurizers built on RDKit.
+
+This module imports only numpy and RDKit, so featurization can run in worker processes
+without loading torch. A featurizer has a ``spec`` (name and version) that is saved in every
+checkpoint and keys the on-disk feature cache; a checkpoint made with another spec is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from rdkit import Chem, RDLogger
+
+RDLogger.DisableLog("rdApp.*")
+
+_HYBRIDIZATIONS = (
+    Chem.rdchem.HybridizationType.S,
+    Chem.rdchem.HybridizationType.SP,
+    Chem.rdchem.HybridizationType.SP2,
+    Chem.rdchem.HybridizationType.SP2D,
+    Chem.rdchem.HybridizationType.SP3,
+    Chem.rdchem.HybridizationType.SP3D,
+    Chem.rdchem.HybridizationType.SP3D2,
+)
+_BOND_TYPES = (
+    Chem.rdchem.BondType.SINGLE,
+    Chem.rdchem.BondType.DOUBLE,
+    Chem.rdchem.BondType.TRIPLE,
+    Chem.rdchem.BondType.AROMATIC,
+)
+_BOND_TYPE_LUT = {bond_type: i for i, bond_type in enumerate(_BOND_TYPES)}
+
+
+@dataclass(frozen=True)
+class AtomFeaturizer:
+    """Multi-hot atom features (a superset of Chemprop 2's default ``v2`` atom featurizer).
+
+    Blocks, each one-hot with a trailing "other" slot unless noted: element (H-Kr and I),
+    degree (0-5), formal charge (-2..2), chirality tag, total hydrogens (0-4), hybridization
+    (S..SP3D2), aromatic (bit), in a ring (bit), ring sizes 3-8 (bits, several may be set),
+    and mass / 100 (a scalar).
+    """
+
+    elements: tuple[int, ...] = tuple(range(1, 37)) + (53,)
+    degrees: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+    charges: tuple[int, ...] = (-2, -1, 0, 1, 2)
+    chiral_tags: tuple[int, ...] = (0, 1, 2, 3)
+    num_hs: tuple[int, ...] = (0, 1, 2, 3, 4)
+    ring_sizes: tuple[int, ...] = (3, 4, 5, 6, 7, 8)
+
+    def __post_init__(self) -> None:
+        blocks = [
+            len(self.elements) + 1,
+            len(self.degrees) + 1,
+            len(self.charges) + 1,
+            len(self.chiral_tags) + 1,
+            len(self.num_hs) + 1,
+            len(_HYBRIDIZATIONS) + 1,
+            1,  # aromatic
+            1,  # in ring
+            len(self.ring_sizes),
+        ]
+        offsets = np.concatenate([[0], np.cumsum(blocks)])
+        object.__setattr__(self, "_offsets", offsets)
+        object.__setattr__(self, "_luts", [
+            self._lut(0, self.elements, 128),
+            self._lut(1, self.degrees, 16),
+            self._lut(2, self.charges, 16),
+            self._lut(3, self.chiral_tags, 16),
+            self._lut(4, self.num_hs, 16),
+            self._lut(5, tuple(int(h) for h in _HYBRIDIZATIONS), 16),
+        ])
+
+    def __len__(self) -> int:
+        return int(self._offsets[-1]) + 1  # + mass
+
+    def _lut(self, block: int, choices: tuple, size: int) -> np.ndarray:
+        """Lookup table from a raw value (shifted by ``size // 2`` for signed ones) to a column."""
+        lut = np.full(size, self._offsets[block] + len(choices), dtype=np.int64)
+        for i, value in enumerate(choices):
+            lut[int(value) + (size // 2 if block == 2 else 0)] = self._offsets[block] + i
+        return lut
+
+    def many(self, mol: Chem.Mol) -> np.ndarray:
+        """Features of every atom of ``mol``, vectorized over atoms. Shape: [num_atoms, len(self)]."""
+        n = mol.GetNumAtoms()
+        atoms = [mol.GetAtomWithIdx(i) for i in range(n)]  # faster than RDKit's sequence iterator
+        off = self._offsets
+        x = np.zeros((n, len(self)), dtype=np.float32)
+        rows = np.arange(n)
+        z = np.fromiter((a.GetAtomicNum() for a in atoms), np.int64, n)
+        deg = np.fromiter((a.GetTotalDegree() for a in atoms), np.int64, n)
+        charge = np.fromiter((a.GetFormalCharge() for a in atoms), np.int64, n)
+        chiral = np.fromiter((int(a.GetChiralTag()) for a in atoms), np.int64, n)
+        hs = np.fromiter((a.GetTotalNumHs() for a in atoms), np.int64, n)
+        hyb = np.fromiter((int(a.GetHybridization()) for a in atoms), np.int64, n)
+        luts = self._luts
+        for block, values in enumerate((z, deg, charge, chiral, hs, hyb)):
+            lut = luts[block]
+            if block == 2:
+                values = values + len(lut) // 2
+            values = np.minimum(np.abs(values), len(lut) - 1)  # out-of-table values land in "other"
+            x[rows, lut[values]] = 1.0
+        x[:, off[6]] = np.fromiter((a.GetIsAromatic() for a in atoms), np.float32, n)
+        for ring in mol.GetRingInfo().AtomRings():
+            ring = list(ring)
+            x[ring, off[7]] = 1.0
+            if len(ring) in self.ring_sizes:
+                x[ring, off[8] + self.ring_sizes.index(len(ring))] = 1.0
+        x[:, -1] = 0.01 * np.fromiter((a.GetMass() for a in atoms), np.float32, n)
+        return x
+
+    def __call__(self, atom: Chem.Atom) -> np.ndarray:
+        """Features of one atom (in the context of its molecule, for ring membership)."""
+        return self.many(atom.GetOwningMol())[atom.GetIdx()]
+
+
+@dataclass(frozen=True)
+class BondFeaturizer:
+    """Multi-hot bond features (Chemprop 2's default bond featurizer less its "no bond" bit).
+
+    Blocks: bond type (single, double, triple, aromatic; one-hot), conjugated (bit),
+    in a ring (bit), stereo (one-hot over RDKit's six stereo values plus "other").
+    """
+
+    stereo: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+
+    def __len__(self) -> int:
+        return len(_BOND_TYPES) + 2 + len(self.stereo) + 1
+
+    def many(self, mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
+        """Directed edges and their features for every bond of ``mol``, vectorized over bonds.
+
+        Bond ``k`` between ``u`` and ``v`` gives edges ``2k: u->v`` and ``2k+1: v->u``.
+        Shapes: edge_index [2, 2 * num_bonds], edge_attr [2 * num_bonds, len(self)].
+        """
+        m = mol.GetNumBonds()
+        bonds = [mol.GetBondWithIdx(k) for k in range(m)]
+        u = np.fromiter((b.GetBeginAtomIdx() for b in bonds), np.int64, m)
+        v = np.fromiter((b.GetEndAtomIdx() for b in bonds), np.int64, m)
+        edge_index = np.empty((2, 2 * m), dtype=np.int64)
+        edge_index[0, 0::2], edge_index[1, 0::2] = u, v
+        edge_index[0, 1::2], edge_index[1, 1::2] = v, u
+        attr = np.zeros((m, len(self)), dtype=np.float32)
+        rows = np.arange(m)
+        kind = np.fromiter((_BOND_TYPE_LUT.get(b.GetBondType(), -1) for b in bonds), np.int64, m)
+        known = kind >= 0
+        attr[rows[known], kind[known]] = 1.0
+        n_types = len(_BOND_TYPES)
+        attr[:, n_types] = np.fromiter((b.GetIsConjugated() for b in bonds), np.float32, m)
+        attr[:, n_types + 1] = np.fromiter((b.IsInRing() for b in bonds), np.float32, m)
+        stereo = np.fromiter((int(b.GetStereo()) for b in bonds), np.int64, m)
+        stereo_col = np.full(m, len(self.stereo), dtype=np.int64)
+        for i, value in enumerate(self.stereo):
+            stereo_col[stereo == value] = i
+        attr[rows, n_types + 2 + stereo_col] = 1.0
+        return edge_index, np.repeat(attr, 2, axis=0)
+
+    def __call__(self, bond: Chem.Bond) -> np.ndarray:
+        """Features of one bond."""
+        return self.many(bond.GetOwningMol())[1][2 * bond.GetIdx()]
+
+
+class MolGraph(NamedTuple):
+    """One featurized molecule as numpy arrays.
+
+    Bond ``k`` between atoms ``u`` and ``v`` gives directed edges ``2k: u->v`` and
+    ``2k+1: v->u``, so the reverse of edge ``e`` is always ``e ^ 1`` (D-MPNN relies on it).
+
+    Shapes: ``x`` [num_atoms, atom_dim], ``edge_index`` [2, 2 * num_bonds],
+    ``edge_attr`` [2 * num_bonds, bond_dim].
+    """
+
+    x: np.ndarray
+    edge_index: np.ndarray
+    edge_attr: np.ndarray
+
+
+class InvalidMolecule(ValueError):
+    """A SMILES (or record) that RDKit cannot turn into a usable molecule."""
+
+
+def parse_smiles(smiles: object) -> Chem.Mol:
+    """Parse and sanitize ``smiles``, raising :class:`InvalidMolecule` with a reason."""
+    if not isinstance(smiles, str) or not smiles.strip():
+        raise InvalidMolecule("empty SMILES")
+    text = smiles.strip()
+    mol = Chem.MolFromSmiles(text)  # the usual path: parse, sanitize, perceive stereo
+    if mol is not None:
+        if mol.GetNumAtoms() == 0:
+            raise InvalidMolecule(f"SMILES '{_short(text)}' has no atoms")
+        return mol
+    # Failed: parse again without sanitizing only to say why.
+    raw = Chem.MolFromSmiles(text, sanitize=False)
+    if raw is None:
+        raise InvalidMolecule(f"SMILES '{_short(text)}' could not be parsed")
+    try:
+        Chem.SanitizeMol(raw)
+    except Exception as exc:  # RDKit raises several sanitization exception types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidMolecule(f"SMILES '{_short(text)}' failed sanitization: {reason}") from None
+    raise InvalidMolecule(f"SMILES '{_short(text)}' was rejected by RDKit")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class MoleculeFeaturizer:
+    """Turns a SMILES string or an RDKit molecule into a :class:`MolGraph`.
+
+    Example:
+        >>> f = MoleculeFeaturizer()
+        >>> g = f("CCO")
+        >>> g.x.shape, g.edge_index.shape
+        ((3, 79), (2, 4))
+    """
+
+    atom: AtomFeaturizer = field(default_factory=AtomFeaturizer)
+    bond: BondFeaturizer = field(default_factory=BondFeaturizer)
+    name: str = "gnn-mol"
+    version: int = 1
+
+    @property
+    def atom_dim(self) -> int:
+        return len(self.atom)
+
+    @property
+    def bond_dim(self) -> int:
+        return len(self.bond)
+
+    @property
+    def spec(self) -> dict:
+        """What identifies this featurizer in a checkpoint and in the feature cache."""
+        return {"name": self.name, "version": self.version, "atom_dim": self.atom_dim, "bond_dim": self.bond_dim}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> MoleculeFeaturizer:
+        featurizer = cls()
+        if spec != featurizer.spec:
+            raise ValueError(f"featurizer {spec} is not available (this version of gnn has {featurizer.spec})")
+        return featurizer
+
+    def __call__(self, mol: Chem.Mol | str | None) -> MolGraph:
+        if not isinstance(mol, Chem.Mol):
+            mol = parse_smiles(mol)
+        x = self.atom.many(mol)
+        edge_index, edge_attr = self.bond.many(mol)
+        return MolGraph(x, edge_index, edge_attr)
+
+
+def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
+    """Featurize many SMILES into packed arrays (what a worker process returns).
+
+    Returns ``(x, edge_index, edge_attr, num_atoms, num_edges, errors)`` where the arrays are
+    concatenations over the valid molecules in order (``edge_index`` is local to each molecule),
+    and ``errors`` maps the position of each invalid input to its reason.
+    """
+    xs, eis, eas, n_atoms, n_edges, errors = [], [], [], [], [], {}
+    for pos, smi in enumerate(smiles):
+        try:
+            g = featurizer(smi)
+        except InvalidMolecule as exc:
+            errors[pos] = str(exc)
+            continue
+        except Exception as exc:  # RDKit can fail in exotic ways on odd input; keep the row, mark it
+            errors[pos] = f"could not featurize: {type(exc).__name__}: {exc}"
+            continue
+        xs.append(g.x)
+        eis.append(g.edge_index)
+        eas.append(g.edge_attr)
+        n_atoms.append(g.x.shape[0])
+        n_edges.append(g.edge_index.shape[1])
+    if xs:
+        x = np.concatenate(xs)
+        ei = np.concatenate(eis, axis=1)
+        ea = np.concatenate(eas)
+    else:
+        x = np.zeros((0, featurizer.atom_dim), np.float32)
+        ei = np.zeros((2, 0), np.int64)
+        ea = np.zeros((0, featurizer.bond_dim), np.float32)
+    return x, ei, ea, np.asarray(n_atoms, np.int64), np.asarray(n_edges, np.int64), errors

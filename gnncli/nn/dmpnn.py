@@ -1,0 +1,78 @@
+"""Directed message passing (D-MPNN), the encoder of Chemprop (Yang et al. 2019)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gnncli.nn.virtual_node import VirtualNode
+
+
+class DMPNNEncoder(nn.Module):
+    r"""Bond-centred message passing from "Analyzing Learned Molecular Representations for
+    Property Prediction" (Yang et al., J. Chem. Inf. Model. 2019).
+
+    Hidden states live on directed edges :math:`v \to w`:
+
+    .. math::
+        \mathbf{h}^{0}_{vw} &= \tau\big(\mathbf{W}_i [\mathbf{x}_v \,\|\, \mathbf{e}_{vw}]\big) \\
+        \mathbf{m}^{t+1}_{vw} &= \sum_{k \in \mathcal{N}(v) \setminus w} \mathbf{h}^{t}_{kv} \\
+        \mathbf{h}^{t+1}_{vw} &= \tau\big(\mathbf{h}^{0}_{vw} + \mathbf{W}_m \mathbf{m}^{t+1}_{vw}\big) \\
+        \mathbf{h}_{v} &= \tau\Big(\mathbf{W}_a \big[\mathbf{x}_v \,\|\, \textstyle\sum_{k \in \mathcal{N}(v)} \mathbf{h}^{T}_{kv}\big]\Big)
+
+    The reverse of edge ``e`` must be edge ``e ^ 1`` (as :class:`~gnncli.featurizers.MoleculeFeaturizer`
+    lays them out, and as batching keeps them).
+
+    Args:
+        in_channels (int): atom feature width.
+        edge_dim (int): bond feature width.
+        hidden_channels (int): width of the edge and atom states (default ``300``).
+        depth (int): message-passing steps :math:`T` (default ``3``).
+        dropout (float): dropout on the edge states (default ``0.0``).
+        virtual_node (bool): add a virtual node updated from the atoms between steps.
+
+    Shapes:
+        input: ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim], ``batch`` [N].
+        output: atom states [N, hidden_channels].
+    """
+
+    def __init__(
+        self, in_channels: int, edge_dim: int, hidden_channels: int = 300, depth: int = 3,
+        dropout: float = 0.0, virtual_node: bool = False,
+    ) -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self.depth = depth
+        self.W_i = nn.Linear(in_channels + edge_dim, hidden_channels, bias=False)
+        self.W_m = nn.Linear(hidden_channels, hidden_channels, bias=False)
+        self.W_a = nn.Linear(in_channels + hidden_channels, hidden_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.act = nn.ReLU()
+        self.virtual_node = VirtualNode(hidden_channels, depth - 1) if virtual_node and depth > 1 else None
+        self.out_channels = hidden_channels
+
+    def reset_parameters(self) -> None:
+        for layer in (self.W_i, self.W_m, self.W_a):
+            layer.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor) -> Tensor:
+        src, dst = edge_index
+        num_nodes = x.size(0)
+        rev = torch.arange(edge_index.size(1), device=x.device) ^ 1
+        h0 = self.W_i(torch.cat([x[src], edge_attr], dim=1))
+        h = self.act(h0)
+        vn_state = None
+        if self.virtual_node is not None:
+            vn_state = self.virtual_node.initial(int(batch.max()) + 1 if batch.numel() else 0, h)
+        for step in range(self.depth - 1):
+            incoming = h.new_zeros(num_nodes, h.size(1)).index_add_(0, dst, h)
+            if vn_state is not None:
+                incoming, vn_state = self.virtual_node(step, incoming, batch, vn_state)
+            message = incoming[src] - h[rev]
+            h = self.dropout(self.act(h0 + self.W_m(message)))
+        incoming = h.new_zeros(num_nodes, h.size(1)).index_add_(0, dst, h)
+        return self.dropout(self.act(self.W_a(torch.cat([x, incoming], dim=1))))
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(depth={self.depth}, hidden={self.out_channels})"

@@ -1,0 +1,201 @@
+"""The one training loop: Adam with warm-up and decay, gradient clipping, early stopping on a
+validation metric, mixed precision on CUDA, and a resumable state saved after every epoch.
+
+It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import torch
+from torch import nn
+
+from gnncli.errors import GnnError, UsageError
+
+
+@dataclass
+class LoopConfig:
+    """Optimization settings (saved in the run folder's ``config.json``).
+
+    The learning rate rises linearly from ``init_lr`` to ``max_lr`` over ``warmup_epochs``,
+    then decays exponentially to ``final_lr`` at the last epoch (Chemprop's Noam-like schedule).
+    ``patience`` epochs without a better validation metric stop training (None: never).
+    """
+
+    epochs: int = 50
+    batch_size: int = 64
+    max_lr: float = 1e-3
+    init_lr: float = 1e-4
+    final_lr: float = 1e-4
+    warmup_epochs: float = 2.0
+    weight_decay: float = 0.0
+    grad_clip: float | None = 10.0
+    patience: int | None = 20
+    seed: int = 0
+    device: str = "auto"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LoopConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class FitResult:
+    best_state: dict
+    best_epoch: int
+    best_metrics: dict
+    history: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class TrainingInterrupted(GnnError):
+    """Ctrl-C during training; the state of the last finished epoch was saved."""
+
+    exit_code = 130
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``auto`` (CUDA if present), ``cpu``, ``cuda`` or ``cuda:N``."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {spec}: CUDA is not available on this machine (use --device cpu)")
+        device = torch.device(spec)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
+        return device
+    raise UsageError(f"--device {spec}: expected auto, cpu, cuda or cuda:N")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _lr_lambda(config: LoopConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    warmup = max(1, int(config.warmup_epochs * steps_per_epoch))
+    total = max(warmup + 1, config.epochs * steps_per_epoch)
+    gamma = (config.final_lr / config.max_lr) ** (1.0 / (total - warmup))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            lr = config.init_lr + (config.max_lr - config.init_lr) * step / warmup
+        else:
+            lr = config.max_lr * gamma ** (step - warmup)
+        return lr / config.max_lr
+
+    return factor
+
+
+def _better(new: dict, best: dict | None, monitor: str, higher: bool) -> bool:
+    if best is None:
+        return True
+    a, b = new.get(monitor, float("nan")), best.get(monitor, float("nan"))
+    if math.isnan(a) or math.isnan(b):  # metric undefined (e.g. one class in validation): use the loss
+        return new["loss"] < best["loss"]
+    return a > b if higher else a < b
+
+
+def fit(
+    model: nn.Module,
+    task,
+    make_train_loader: Callable[[int], object],
+    val_loader,
+    config: LoopConfig,
+    *,
+    resume: dict | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    save_state: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """Train ``model`` on ``task``.
+
+    Args:
+        make_train_loader: ``epoch -> iterable of batches``; seeded per epoch so that a resumed
+            run sees the same order as an uninterrupted one.
+        val_loader: batches scored with ``task.evaluate`` after each epoch.
+        resume: a state from ``save_state`` to continue from.
+        on_epoch: called with each epoch's record (``epoch``, ``train_loss``, ``lr``, ``val_*``).
+        save_state: called after each epoch with a state dict (tensors and plain values only,
+            loadable with ``torch.load(weights_only=True)``).
+    """
+    device = resolve_device(config.device)
+    use_amp = device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
+    steps = max(1, len(make_train_loader(0)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
+    start, history, best, best_state, best_epoch, bad = 0, [], None, None, -1, 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        schedule.load_state_dict(resume["schedule"])
+        start, history = int(resume["epoch"]) + 1, list(resume["history"])
+        best, best_state, best_epoch, bad = resume["best_metrics"], resume["best_state"], int(resume["best_epoch"]), int(resume["bad"])
+        torch.set_rng_state(resume["rng"])
+        if resume.get("done"):
+            start = config.epochs  # it had stopped early: nothing left to do
+    else:
+        seed_everything(config.seed)
+    stopped_early = False
+    last_saved = start
+    for epoch in range(start, config.epochs):
+        try:
+            model.train()
+            total, count = 0.0, 0
+            for batch in make_train_loader(epoch):
+                batch = batch.to(device)
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                    output = model(batch)
+                loss = task.loss(output.float(), batch)
+                scaler.scale(loss).backward()
+                if config.grad_clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                schedule.step()
+                total += float(loss.detach()) * batch.num_graphs
+                count += batch.num_graphs
+            metrics = task.evaluate(model, val_loader, device)
+            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0]}
+            record.update({f"val_{k}": v for k, v in metrics.items()})
+            history.append(record)
+            if _better(metrics, best, task.monitor, task.higher_is_better):
+                best, best_epoch, bad = metrics, epoch + 1, 0
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+            stopped_early = config.patience is not None and bad >= config.patience
+            if save_state is not None:
+                save_state({
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                    "epoch": epoch, "history": history, "best_metrics": best, "best_state": best_state,
+                    "best_epoch": best_epoch, "bad": bad, "rng": torch.get_rng_state(), "done": stopped_early,
+                })
+                last_saved = epoch + 1
+            if on_epoch is not None:
+                on_epoch(record)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(f"interrupted; the state after epoch {last_saved} was saved") from None
+        if stopped_early:
+            break
+    if best_state is None:  # zero epochs requested after resume: keep the current weights
+        best_state = copy.deepcopy(model.state_dict())
+    return FitResult(best_state, best_epoch, best or {}, history, stopped_early)

@@ -1,0 +1,79 @@
+"""PNG plots for a run folder: learning curve, parity plot (regression), ROC curve (classification)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from gnncli.io import atomic_path  # noqa: E402
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def learning_curve(history: pd.DataFrame, monitor: str, path: Path) -> None:
+    """Training loss and the validation metric per epoch, one line per member."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for member, rows in history.groupby("member"):
+        label = f"member {member}" if history["member"].nunique() > 1 else None
+        ax1.plot(rows["epoch"], rows["train_loss"], label=label)
+        col = f"val_{monitor}"
+        if col in rows:
+            ax2.plot(rows["epoch"], rows[col], label=label)
+    ax1.set(xlabel="epoch", ylabel="training loss", title="Training loss")
+    ax2.set(xlabel="epoch", ylabel=monitor, title=f"Validation {monitor}")
+    if history["member"].nunique() > 1:
+        ax1.legend(fontsize=7)
+    _save(fig, path)
+
+
+def _grid(n: int):
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes.flat
+
+
+def parity(y: np.ndarray, pred: np.ndarray, mask: np.ndarray, names: list[str], path: Path) -> None:
+    """Predicted against measured, one panel per target, with RMSE in the title."""
+    fig, axes = _grid(len(names))
+    for t, (name, ax) in enumerate(zip(names, axes)):
+        m = mask[:, t].astype(bool)
+        a, b = y[m, t], pred[m, t]
+        ax.scatter(a, b, s=8, alpha=0.6)
+        lo, hi = (min(a.min(), b.min()), max(a.max(), b.max())) if m.any() else (0, 1)
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        rmse = float(np.sqrt(np.mean((a - b) ** 2))) if m.any() else float("nan")
+        ax.set(xlabel=f"measured {name}", ylabel=f"predicted {name}", title=f"{name}: test RMSE {rmse:.3f}")
+    _save(fig, path)
+
+
+def roc(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str], path: Path) -> None:
+    """ROC curves, one per target (at most 12 drawn on one axis)."""
+    from gnncli.train.metrics import _roc_auc
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for t, name in enumerate(names[:12]):
+        m = mask[:, t].astype(bool)
+        a, p = y[m, t] > 0.5, prob[m, t]
+        if a.all() or not a.any():
+            continue
+        order = np.argsort(-p, kind="mergesort")
+        tpr = np.concatenate([[0], np.cumsum(a[order]) / a.sum()])
+        fpr = np.concatenate([[0], np.cumsum(~a[order]) / (~a).sum()])
+        ax.plot(fpr, tpr, label=f"{name} (AUC {_roc_auc(a.astype(float), p):.3f})")
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="Test ROC")
+    ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)

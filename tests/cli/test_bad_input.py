@@ -1,0 +1,113 @@
+import shutil
+
+import pytest
+
+from gnncli.testing import write_molecule_csv
+
+from .conftest import FAST, invoke
+
+
+def _one_line_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_missing_file(tmp_path):
+    _one_line_error(invoke("train", tmp_path / "nope.csv", *FAST), 1, "nope.csv", "file not found")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.csv").write_text("")
+    _one_line_error(invoke("train", tmp_path / "e.csv", *FAST), 1, "e.csv", "empty")
+
+
+def test_unknown_extension(tmp_path):
+    (tmp_path / "d.xyz").write_text("x")
+    _one_line_error(invoke("train", tmp_path / "d.xyz", *FAST), 1, "d.xyz", "unknown file type")
+
+
+def test_no_smiles_column(tmp_path):
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", *FAST), 1, "d.csv", "no SMILES column")
+
+
+def test_non_numeric_target_names_the_line(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y\nCCO,1.5\nCCN,abc\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "y", *FAST), 1, "d.csv: line 3", "'abc' is not a number")
+
+
+def test_all_empty_target(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y,z\nCCO,,1\nCCN,,2\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "y", *FAST), 1, "target 'y' is empty in every row")
+
+
+def test_missing_target_column(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y\nCCO,1\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "logS", *FAST), 1, "no target column 'logS'")
+
+
+def test_single_class(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y\nCCO,1\nCCN,1\nCCC,1\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "y", "--task", "classification", *FAST), 1, "single class")
+
+
+def test_too_few_molecules(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y\nCCO,1.0\nCCN,2.0\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "y", *FAST), 1, "too few")
+
+
+def test_no_valid_molecules(tmp_path):
+    (tmp_path / "d.csv").write_text("smiles,y\nC1CC,1.0\nxyz,2.0\n")
+    _one_line_error(invoke("train", tmp_path / "d.csv", "-t", "y", *FAST), 1, "no valid molecules", "line 2")
+
+
+def test_bad_split_sizes_is_usage_error(tmp_path):
+    data = write_molecule_csv(tmp_path / "d.csv", n=20)
+    _one_line_error(invoke("train", data, "-t", "logp", *FAST, "--split-sizes", "0.5,0.5"), 2, "--split-sizes")
+
+
+def test_out_folder_not_empty(tmp_path):
+    data = write_molecule_csv(tmp_path / "d.csv", n=20)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "x").write_text("x")
+    _one_line_error(invoke("train", data, "-t", "logp", *FAST, "--out", tmp_path / "run"), 2, "not empty")
+
+
+def test_debug_shows_traceback(tmp_path):
+    result = invoke("--debug", "train", tmp_path / "nope.csv", *FAST)
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_corrupt_checkpoint(trained_run, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_run, broken)
+    (broken / "models" / "model_0.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "l.smi").write_text("CCO\n")
+    _one_line_error(invoke("predict", broken, tmp_path / "l.smi"), 1, "model_0.pt", "corrupt")
+
+
+def test_checkpoint_from_another_featurizer(trained_run, tmp_path):
+    import json
+
+    other = tmp_path / "other"
+    shutil.copytree(trained_run, other)
+    config = json.loads((other / "config.json").read_text())
+    config["featurizer"]["version"] = 99
+    (other / "config.json").write_text(json.dumps(config))
+    (tmp_path / "l.smi").write_text("CCO\n")
+    _one_line_error(invoke("predict", other, tmp_path / "l.smi"), 1, "config.json", "another featurizer")
+
+
+def test_not_a_run_folder(tmp_path):
+    (tmp_path / "l.smi").write_text("CCO\n")
+    _one_line_error(invoke("predict", tmp_path / "nothing", tmp_path / "l.smi"), 1, "not a run folder")
+
+
+def test_bad_device_is_usage_error(tmp_path):
+    data = write_molecule_csv(tmp_path / "d.csv", n=20)
+    result = invoke("train", data, "-t", "logp", *FAST, "--device", "tpu")
+    _one_line_error(result, 2, "--device tpu")

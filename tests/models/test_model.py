@@ -1,0 +1,66 @@
+import pytest
+import torch
+
+from gnncli.models import ENCODERS, READOUTS, ModelConfig, build_model
+from gnncli.testing import assert_permutation_invariant, molecule_pack
+
+PACK = molecule_pack()
+
+
+def _model(encoder, **kw):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(encoder=encoder, in_channels=PACK.x.size(1), edge_dim=PACK.edge_attr.size(1),
+                                   out_channels=2, hidden=32, **kw))
+
+
+@pytest.mark.parametrize("encoder", sorted(ENCODERS))
+@pytest.mark.parametrize("virtual_node", [False, True])
+def test_forward_backward(encoder, virtual_node):
+    model = _model(encoder, virtual_node=virtual_node)
+    batch = PACK.batch(range(len(PACK)))
+    out = model(batch)
+    assert out.shape == (len(PACK), 2)
+    out.pow(2).mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    assert any(float(g.abs().sum()) > 0 for g in grads)
+    assert model.embed(batch).shape == (len(PACK), 32)
+
+
+@pytest.mark.parametrize("encoder", sorted(ENCODERS))
+@pytest.mark.parametrize("readout", READOUTS)
+def test_atom_order_invariance(encoder, readout):
+    model = _model(encoder, readout=readout, virtual_node=encoder in ("gine", "dmpnn"))
+    for i in (2, 3, 7, 14):  # aspirin, nicotine, decalin, a chiral amide
+        assert_permutation_invariant(model, PACK.get(i), seed=i)
+
+
+def test_invariance_check_can_fail():
+    class PositionDependent(torch.nn.Module):
+        def forward(self, batch):  # weights each atom by its index: depends on atom order
+            weights = torch.arange(batch.x.size(0), dtype=torch.float)
+            return (weights * batch.x[:, -1]).sum().reshape(1, 1)
+
+    with pytest.raises(AssertionError):
+        assert_permutation_invariant(PositionDependent(), PACK.get(2))
+
+
+def test_batched_equals_single():
+    model = _model("dmpnn").eval()
+    batch = PACK.batch(range(len(PACK)))
+    with torch.no_grad():
+        together = model(batch)
+        alone = torch.cat([model(PACK.batch([i])) for i in range(len(PACK))])
+    assert torch.allclose(together, alone, atol=1e-5)
+
+
+def test_unknown_names_are_rejected():
+    with pytest.raises(ValueError, match="unknown model"):
+        ModelConfig(encoder="transformer")
+    with pytest.raises(ValueError, match="unknown readout"):
+        ModelConfig(readout="max")
+
+
+def test_mpnn_default_hidden_is_small():
+    assert ModelConfig(encoder="mpnn").hidden == 64
+    assert ModelConfig().hidden == 300

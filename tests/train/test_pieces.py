@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from gnncli.testing import SMILES
+from gnncli.train import metrics
+from gnncli.train.scaler import TargetScaler
+from gnncli.train.splits import column_split, kfold_splits, random_split, scaffold_of, scaffold_split
+
+
+def test_scaler_round_trip_ignores_missing():
+    rng = np.random.default_rng(0)
+    y = rng.normal(5, 3, size=(50, 2))
+    mask = rng.random((50, 2)) > 0.2
+    y_with_junk = np.where(mask, y, 1e6)
+    s = TargetScaler.fit(y_with_junk, mask)
+    assert np.allclose(s.mean, [y[mask[:, t], t].mean() for t in range(2)])
+    assert np.allclose(s.inverse(s.transform(y)), y)
+    assert TargetScaler.from_dict(s.to_dict()).mean.tolist() == s.mean.tolist()
+
+
+def test_scaler_constant_target_has_unit_std():
+    s = TargetScaler.fit(np.ones((5, 1)), np.ones((5, 1), bool))
+    assert s.std.tolist() == [1.0]
+
+
+def test_random_split_partitions():
+    train, val, test = random_split(100, (0.8, 0.1, 0.1), seed=3)
+    assert (len(train), len(val), len(test)) == (80, 10, 10)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(100))
+    assert np.array_equal(random_split(100, (0.8, 0.1, 0.1), seed=3)[0], train)
+
+
+def test_scaffold_split_keeps_scaffolds_apart():
+    smiles = SMILES * 4 + ["c1ccccc1C", "c1ccccc1CC", "C1CCCCC1N", "c1ccncc1O"]
+    parts = scaffold_split(smiles, (0.6, 0.2, 0.2), seed=0)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(smiles)))
+    sides = [{scaffold_of(smiles[i]) for i in part} for part in parts]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+
+
+def test_kfold_covers_every_item_once_as_test():
+    folds = kfold_splits(23, 4, seed=0)
+    tests = np.concatenate([f[2] for f in folds])
+    assert sorted(tests.tolist()) == list(range(23))
+    for train, val, test in folds:
+        assert not set(train) & set(test) and not set(val) & set(test) and not set(train) & set(val)
+
+
+def test_column_split_and_bad_value():
+    train, val, test = column_split(["train", "Val", "test", "TRAIN", "valid"])
+    assert train.tolist() == [0, 3] and val.tolist() == [1, 4] and test.tolist() == [2]
+    with pytest.raises(ValueError, match="row 1"):
+        column_split(["train", "holdout"])
+
+
+def test_metrics_known_values():
+    y = np.array([[1.0], [2.0], [3.0], [4.0]])
+    p = np.array([[1.0], [2.0], [3.0], [6.0]])
+    m = np.ones_like(y, bool)
+    assert metrics.rmse(y, p, m)[0] == pytest.approx(1.0)
+    assert metrics.mae(y, p, m)[0] == pytest.approx(0.5)
+    assert metrics.r2(y, p, m)[0] == pytest.approx(1 - 4 / 5)
+    labels = np.array([[0.0], [0.0], [1.0], [1.0]])
+    probs = np.array([[0.1], [0.6], [0.4], [0.9]])
+    assert metrics.roc_auc(labels, probs, m)[0] == pytest.approx(0.75)
+    assert metrics.pr_auc(labels, probs, m)[0] == pytest.approx((1 + 2 / 3) / 2)
+    assert metrics.accuracy(labels, probs, m)[0] == pytest.approx(0.5)
+    assert metrics.mcc(labels, probs, m)[0] == pytest.approx(0.0)
+
+
+def test_metrics_skip_missing_labels():
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 99.0]])
+    p = np.array([[0.2, 0.9], [0.8, 0.1], [0.3, 0.5]])
+    mask = np.array([[True, True], [True, True], [True, False]])
+    out = metrics.score("classification", y, p, mask, ["a", "b"])
+    assert out["roc_auc/a"] == 1.0 and out["roc_auc/b"] == 1.0
+    one_class = metrics.roc_auc(np.zeros((3, 1)), p[:, :1], np.ones((3, 1), bool))
+    assert np.isnan(one_class[0])
