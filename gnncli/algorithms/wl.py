@@ -77,6 +77,30 @@ def _label_hash(labels: np.ndarray | None, size: int) -> np.ndarray:
     return table[inverse.reshape(-1)]
 
 
+def _segment_sum(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """Wrapping uint64 sums of ``values`` grouped by ``index``, shape [size].
+
+    Sums the two 32-bit halves with ``np.bincount`` in float64, which is exact while a
+    group holds fewer than 2**21 values, so no sort is needed; larger groups fall back
+    to a sort and ``np.add.reduceat``.
+    """
+    if values.size == 0:
+        return np.zeros(size, dtype=_U64)
+    counts = np.bincount(index, minlength=size)
+    if counts.max() < (1 << 21):
+        lo = np.bincount(index, (values & _U64(0xFFFFFFFF)).astype(np.float64), size)
+        hi = np.bincount(index, (values >> _U64(32)).astype(np.float64), size)
+        with np.errstate(over="ignore"):
+            return lo.astype(_U64) + (hi.astype(_U64) << _U64(32))
+    order = np.argsort(index)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.zeros(size, dtype=_U64)
+    nonempty = counts > 0
+    with np.errstate(over="ignore"):
+        out[nonempty] = np.add.reduceat(values[order], starts[nonempty])
+    return out
+
+
 @dataclass
 class ColorRefinement:
     r"""The result of colour refinement on one or more graphs (their disjoint union).
@@ -145,10 +169,10 @@ def color_refinement(
 
     srcs, dsts, tags = [], [], []
     node_labels = []
+    labelled = use_labels and any(g.node_label is not None for g in graphs)
     for i, g in enumerate(graphs):
-        node_labels.append(
-            g.node_label if (use_labels and g.node_label is not None) else np.full(g.num_nodes, "", dtype=object)
-        )
+        if labelled:
+            node_labels.append(g.node_label if g.node_label is not None else np.full(g.num_nodes, "", dtype=object))
         u, v = g.edge_index + offsets[i]
         lab = _label_hash(g.edge_label if use_labels else None, g.num_edges)
         if g.directed:
@@ -163,24 +187,15 @@ def color_refinement(
     src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
     dst = np.concatenate(dsts) if dsts else np.zeros(0, np.int64)
     tag = np.concatenate(tags) if tags else np.zeros(0, _U64)
-    order = np.argsort(src, kind="stable")
-    src, dst, tag = src[order], dst[order], tag[order]
-    deg = np.bincount(src, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(deg)[:-1]])
-    has_nbr = deg > 0
-
-    colors = [_label_hash(np.concatenate(node_labels) if node_labels else None, n)]
+    colors = [_label_hash(np.concatenate(node_labels) if labelled else None, n)]
     num_classes = [np.unique(colors[0]).size]
     limit = n if max_iterations is None else max_iterations
     stable = 0
     for t in range(limit):
         c = colors[-1]
         with np.errstate(over="ignore"):
-            msg = _mix(c[dst] ^ tag)
-            agg = np.zeros(n, dtype=_U64)
-            if msg.size:
-                agg[has_nbr] = np.add.reduceat(msg, starts[has_nbr])
-            new = _pair(c, agg + _K4)
+            msg = _mix(c[dst] + tag * _K1 + _K2)
+            new = _pair(c, _segment_sum(msg, src, n) + _K4)
         colors.append(new)
         num_classes.append(np.unique(new).size)
         if num_classes[-1] == num_classes[-2]:
@@ -191,7 +206,7 @@ def color_refinement(
     hashes = np.zeros((len(colors), len(graphs)), dtype=_U64)
     for t, c in enumerate(colors):
         with np.errstate(over="ignore"):
-            np.add.at(hashes[t], batch, _mix(c + _K2))
+            hashes[t] = _segment_sum(_mix(c + _K2), batch, len(graphs))
     return ColorRefinement(colors=colors, batch=batch, num_graphs=len(graphs), stable_iteration=stable, graph_hashes=hashes)
 
 
