@@ -34,11 +34,10 @@ from gnncli.train import plots
 from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, resolve_device
 from gnncli.train.metrics import score
 from gnncli.train.scaler import TargetScaler
-from gnncli.train.splits import column_split, kfold_splits, random_split, scaffold_split
+from gnncli.train.splits import SPLITS, column_split, kfold_splits, random_split, scaffold_split
 
 #: The molecule dataset shipped with the package: what ``gnn train`` with no data trains on.
 BUNDLED_DATA = Path(__file__).parent / "data" / "molecules.csv"
-SPLITS = ("random", "scaffold", "kfold", "column")
 _ID_LIKE = ("id", "name", "index", "num", "compound id", "mol_id", "cid")
 
 

@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gnncli import api
 from gnncli.cli.common import console, fail, handle_errors, make_progress, print_json
-from gnncli.progress import Reporter
 
 HELP = """Write learned molecule vectors (the readout before the output head), one per input row.
 
@@ -39,6 +37,10 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stdout.")] = False,
     ) -> None:
+        from gnncli import api
+        from gnncli.io import output_stream
+        from gnncli.progress import Reporter
+
         progress = make_progress()
         with progress:
             counts = api.embed(

@@ -6,10 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gnncli import api
 from gnncli.cli.common import console, fail, handle_errors, make_progress, print_json
-from gnncli.io import output_stream
-from gnncli.progress import Reporter
 
 HELP = """Predict with a trained run: CSV of the input rows plus one column per target.
 
@@ -45,6 +42,10 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stderr's behalf to stdout after the CSV (needs --out).")] = False,
     ) -> None:
+        from gnncli import api
+        from gnncli.io import output_stream
+        from gnncli.progress import Reporter
+
         progress = make_progress()
         with progress, output_stream(out) as stream:
             counts = api.predict(

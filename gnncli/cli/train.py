@@ -9,16 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gnncli import api
 from gnncli.cli.common import console, handle_errors, make_progress, print_json
 from gnncli.errors import UsageError
-from gnncli.models import ENCODERS, READOUTS, ModelConfig
-from gnncli.progress import Reporter
-from gnncli.train.loop import LoopConfig
+from gnncli.models.names import ENCODER_NAMES, READOUTS
+from gnncli.train.splits import SPLITS
 
-Model = enum.Enum("Model", {name: name for name in ENCODERS}, type=str)
+# Heavy modules (torch, PyG, RDKit) are imported inside the command so that --help is instant.
+Model = enum.Enum("Model", {name: name for name in ENCODER_NAMES}, type=str)
 Readout = enum.Enum("Readout", {name: name for name in READOUTS}, type=str)
-Split = enum.Enum("Split", {name: name for name in api.SPLITS}, type=str)
+Split = enum.Enum("Split", {name: name for name in SPLITS}, type=str)
 
 
 class TaskType(str, enum.Enum):
@@ -91,6 +90,11 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[str | None, typer.Option(help="Continue an interrupted run folder.")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     ) -> None:
+        from gnncli import api
+        from gnncli.models import ModelConfig
+        from gnncli.progress import Reporter
+        from gnncli.train.loop import LoopConfig
+
         reporter_progress = make_progress()
         with reporter_progress:
             reporter = Reporter(reporter_progress)

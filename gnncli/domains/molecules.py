@@ -322,8 +322,10 @@ _BLOCK = 256
 
 
 def _pool_context():
-    # forkserver: workers start clean (no inherited torch threads); they import only RDKit/numpy.
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    # fork where available (as torch's DataLoader does): workers need not re-import the caller's
+    # __main__, so scripts without a main guard, `python -` and notebooks work. The workers run
+    # only RDKit and numpy, never torch, so inheriting torch's thread pools is harmless.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method)
 
 

@@ -14,10 +14,10 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GCNConv, GINConv, GINEConv, NNConv, SAGEConv
 from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
 
+from gnncli.models.names import ENCODER_NAMES, READOUTS  # noqa: F401  (READOUTS re-exported)
 from gnncli.nn import DMPNNEncoder, VirtualNode
 
 ENCODERS: dict[str, Callable[..., nn.Module]] = {}
-READOUTS = ("mean", "sum", "attention")
 
 
 def register_encoder(name: str) -> Callable:
@@ -194,3 +194,6 @@ class GraphModel(nn.Module):
 
 def build_model(config: ModelConfig) -> GraphModel:
     return GraphModel(config)
+
+
+assert tuple(ENCODERS) == ENCODER_NAMES, "register each encoder and list it in gnncli/models/names.py"

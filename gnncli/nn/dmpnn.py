@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnncli.nn.virtual_node import VirtualNode
@@ -60,7 +61,9 @@ class DMPNNEncoder(nn.Module):
         src, dst = edge_index
         num_nodes = x.size(0)
         rev = torch.arange(edge_index.size(1), device=x.device) ^ 1
-        h0 = self.W_i(torch.cat([x[src], edge_attr], dim=1))
+        # W_i [x_v || e_vw] computed as (W_x x)[src] + W_e e: the atom half once per atom, not per edge.
+        w_x, w_e = self.W_i.weight[:, : x.size(1)], self.W_i.weight[:, x.size(1) :]
+        h0 = F.linear(x, w_x)[src] + F.linear(edge_attr, w_e)
         h = self.act(h0)
         vn_state = None
         if self.virtual_node is not None:

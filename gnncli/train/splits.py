@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray]
+SPLITS = ("random", "scaffold", "kfold", "column")
 
 
 def _counts(n: int, sizes: Sequence[float]) -> tuple[int, int, int]:
