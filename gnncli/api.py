@@ -346,7 +346,9 @@ def _train_members(
                 save_state=lambda s, _m=member: save_tensors(state_path(run, _m), s),
             )
         except TrainingInterrupted as exc:
-            raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
+            if state_path(run, member).is_file():
+                raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
+            raise
         save_member(run, member, result.best_state)
         state_path(run, member).unlink(missing_ok=True)
         reporter.finish(bar)

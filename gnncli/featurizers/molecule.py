@@ -90,12 +90,14 @@ class AtomFeaturizer:
         off = self._offsets
         x = np.zeros((n, len(self)), dtype=np.float32)
         rows = np.arange(n)
-        z = np.fromiter((a.GetAtomicNum() for a in atoms), np.int64, n)
-        deg = np.fromiter((a.GetTotalDegree() for a in atoms), np.int64, n)
-        charge = np.fromiter((a.GetFormalCharge() for a in atoms), np.int64, n)
-        chiral = np.fromiter((int(a.GetChiralTag()) for a in atoms), np.int64, n)
-        hs = np.fromiter((a.GetTotalNumHs() for a in atoms), np.int64, n)
-        hyb = np.fromiter((int(a.GetHybridization()) for a in atoms), np.int64, n)
+        # One pass over the atoms, one tuple each: RDKit calls dominate, so make no extra passes.
+        props = np.array([
+            (a.GetAtomicNum(), a.GetTotalDegree(), a.GetFormalCharge(), int(a.GetChiralTag()),
+             a.GetTotalNumHs(), int(a.GetHybridization()), a.GetIsAromatic(), a.GetMass())
+            for a in atoms
+        ], dtype=np.float64).reshape(n, 8)
+        codes = props[:, :6].astype(np.int64)
+        z, deg, charge, chiral, hs, hyb = codes.T
         luts = self._luts
         for block, values in enumerate((z, deg, charge, chiral, hs, hyb)):
             lut = luts[block]
@@ -103,13 +105,13 @@ class AtomFeaturizer:
                 values = values + len(lut) // 2
             values = np.minimum(np.abs(values), len(lut) - 1)  # out-of-table values land in "other"
             x[rows, lut[values]] = 1.0
-        x[:, off[6]] = np.fromiter((a.GetIsAromatic() for a in atoms), np.float32, n)
+        x[:, off[6]] = props[:, 6]
         for ring in mol.GetRingInfo().AtomRings():
             ring = list(ring)
             x[ring, off[7]] = 1.0
             if len(ring) in self.ring_sizes:
                 x[ring, off[8] + self.ring_sizes.index(len(ring))] = 1.0
-        x[:, -1] = 0.01 * np.fromiter((a.GetMass() for a in atoms), np.float32, n)
+        x[:, -1] = 0.01 * props[:, 7]
         return x
 
     def __call__(self, atom: Chem.Atom) -> np.ndarray:
@@ -138,20 +140,22 @@ class BondFeaturizer:
         """
         m = mol.GetNumBonds()
         bonds = [mol.GetBondWithIdx(k) for k in range(m)]
-        u = np.fromiter((b.GetBeginAtomIdx() for b in bonds), np.int64, m)
-        v = np.fromiter((b.GetEndAtomIdx() for b in bonds), np.int64, m)
+        props = np.array([
+            (b.GetBeginAtomIdx(), b.GetEndAtomIdx(), _BOND_TYPE_LUT.get(b.GetBondType(), -1),
+             b.GetIsConjugated(), b.IsInRing(), int(b.GetStereo()))
+            for b in bonds
+        ], dtype=np.int64).reshape(m, 6)
+        u, v, kind, conjugated, in_ring, stereo = props.T
         edge_index = np.empty((2, 2 * m), dtype=np.int64)
         edge_index[0, 0::2], edge_index[1, 0::2] = u, v
         edge_index[0, 1::2], edge_index[1, 1::2] = v, u
         attr = np.zeros((m, len(self)), dtype=np.float32)
         rows = np.arange(m)
-        kind = np.fromiter((_BOND_TYPE_LUT.get(b.GetBondType(), -1) for b in bonds), np.int64, m)
         known = kind >= 0
         attr[rows[known], kind[known]] = 1.0
         n_types = len(_BOND_TYPES)
-        attr[:, n_types] = np.fromiter((b.GetIsConjugated() for b in bonds), np.float32, m)
-        attr[:, n_types + 1] = np.fromiter((b.IsInRing() for b in bonds), np.float32, m)
-        stereo = np.fromiter((int(b.GetStereo()) for b in bonds), np.int64, m)
+        attr[:, n_types] = conjugated
+        attr[:, n_types + 1] = in_ring
         stereo_col = np.full(m, len(self.stereo), dtype=np.int64)
         for i, value in enumerate(self.stereo):
             stereo_col[stereo == value] = i

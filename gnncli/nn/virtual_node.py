@@ -37,7 +37,7 @@ class VirtualNode(nn.Module):
     def forward(self, step: int, h: Tensor, batch: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         pooled = scatter(h, batch, dim=0, dim_size=state.size(0), reduce="sum")
         state = self.mlps[step](state + pooled)
-        return h + state[batch], state
+        return h + torch.index_select(state, 0, batch), state
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.channels}, updates={len(self.mlps)})"

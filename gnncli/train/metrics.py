@@ -7,7 +7,6 @@ one value per target (NaN where a target cannot be scored, e.g. a single class).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 REGRESSION = ("rmse", "mae", "r2")
 CLASSIFICATION = ("roc_auc", "pr_auc", "accuracy", "mcc")
@@ -38,6 +37,19 @@ def _r2(a: np.ndarray, b: np.ndarray) -> float:
 
 def r2(y_true, y_pred, mask):
     return _per_target(_r2, y_true, y_pred, mask)
+
+
+def rankdata(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given their average rank (as ``scipy.stats.rankdata``; numpy only,
+    so that importing metrics stays fast)."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    average = (starts + ends + 1) / 2.0  # mean of 1-based positions start+1 .. end
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(average, ends - starts)
+    return ranks
 
 
 def _roc_auc(a: np.ndarray, p: np.ndarray) -> float:

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from gnncli.io import atomic_path
 
-from gnncli.io import atomic_path  # noqa: E402
+
+def _pyplot():
+    """matplotlib, imported on first use (it costs a second at start-up) and never opening a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _save(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def learning_curve(history: pd.DataFrame, monitor: str, path: Path) -> None:
     """Training loss and the validation metric per epoch, one line per member."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = _pyplot().subplots(1, 2, figsize=(10, 4))
     for member, rows in history.groupby("member"):
         label = f"member {member}" if history["member"].nunique() > 1 else None
         ax1.plot(rows["epoch"], rows["train_loss"], label=label)
@@ -39,7 +45,7 @@ def learning_curve(history: pd.DataFrame, monitor: str, path: Path) -> None:
 def _grid(n: int):
     cols = min(n, 4)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4 * rows), squeeze=False)
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(4 * cols, 4 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, axes.flat
@@ -63,7 +69,7 @@ def roc(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str], pat
     """ROC curves, one per target (at most 12 drawn on one axis)."""
     from gnncli.train.metrics import _roc_auc
 
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _pyplot().subplots(figsize=(5, 5))
     for t, name in enumerate(names[:12]):
         m = mask[:, t].astype(bool)
         a, p = y[m, t] > 0.5, prob[m, t]
