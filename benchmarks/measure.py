@@ -65,6 +65,18 @@ def _rss_bytes(procs: list[psutil.Process]) -> tuple[int, int]:
     return total, n
 
 
+def _pss_bytes(procs: list[psutil.Process]) -> int:
+    """Sum of PSS (proportional set size) over ``procs``: each shared page is split between the
+    processes that share it, so forked workers are not charged for their parent's pages."""
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except (psutil.Error, AttributeError):  # exited, or PSS not available on this OS
+            pass
+    return total
+
+
 def measure(
     cmd: Sequence[str],
     *,
@@ -79,7 +91,9 @@ def measure(
 ) -> dict:
     """Run ``cmd`` to completion and return a dict with timing and memory figures.
 
-    Keys: ``wall_s``, ``peak_rss_mb``, ``returncode`` and, in addition,
+    Keys: ``wall_s``, ``peak_rss_mb`` (RSS summed over the process tree: shared pages counted once
+    per process), ``peak_pss_mb`` (PSS summed: shared pages split, the tree's real footprint),
+    ``returncode`` and, in addition,
     ``max_procs``, ``timed_out``, ``cmd``.
 
     Output redirection: pass open files / subprocess constants as ``stdout`` /
@@ -107,6 +121,7 @@ def measure(
             ps_root = None
 
         peak = 0
+        peak_pss = 0
         max_procs = 0
         timed_out = False
         tick = 0
@@ -121,6 +136,8 @@ def measure(
                 rss, n = _rss_bytes(procs)
                 peak = max(peak, rss)
                 max_procs = max(max_procs, n)
+                if tick % 4 == 1:  # PSS reads /proc/PID/smaps_rollup: every 4th tick
+                    peak_pss = max(peak_pss, _pss_bytes(procs))
             if timeout is not None and time.perf_counter() - t0 > timeout and not timed_out:
                 timed_out = True
                 _kill_tree(ps_root)
@@ -137,6 +154,7 @@ def measure(
     return {
         "wall_s": round(wall, 3),
         "peak_rss_mb": round(peak / MB, 1),
+        "peak_pss_mb": round(peak_pss / MB, 1),
         "returncode": returncode,
         "max_procs": max_procs,
         "timed_out": timed_out,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -50,7 +52,25 @@ _register()
 
 
 def main() -> None:
-    app()
+    """The ``gnn`` console script.
+
+    Every output is written atomically and closed before a command returns, so once stdout and
+    stderr are flushed we leave with ``os._exit``: tearing down torch and PyG's modules at normal
+    interpreter exit costs over a second on every command and does nothing for us.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the reader went away (`| head`) or the stream is closed: nothing left to say
+    os._exit(code)
 
 
 if __name__ == "__main__":

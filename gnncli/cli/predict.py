@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         sort_by: Annotated[str | None, typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
         ascending: Annotated[bool, typer.Option("--ascending", help="Lower is better for --top-k.")] = False,
         batch_size: Annotated[int, typer.Option(help="Molecules per model batch.")] = 500,
-        chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 20_000,
+        chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 10_000,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: one per CPU).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stderr's behalf to stdout after the CSV (needs --out).")] = False,

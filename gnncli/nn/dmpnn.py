@@ -66,7 +66,8 @@ class DMPNNEncoder(nn.Module):
         # index_put_(accumulate=True) that advanced indexing needs.
         w_x, w_e = self.W_i.weight[:, : x.size(1)], self.W_i.weight[:, x.size(1) :]
         h0 = torch.index_select(F.linear(x, w_x), 0, src) + F.linear(edge_attr, w_e)
-        h = self.act(h0)
+        h = torch.relu(h0)
+        w_m = self.W_m.weight.t()
         vn_state = None
         if self.virtual_node is not None:
             vn_state = self.virtual_node.initial(int(batch.max()) + 1 if batch.numel() else 0, h)
@@ -74,10 +75,14 @@ class DMPNNEncoder(nn.Module):
             incoming = h.new_zeros(num_nodes, h.size(1)).index_add_(0, dst, h)
             if vn_state is not None:
                 incoming, vn_state = self.virtual_node(step, incoming, batch, vn_state)
-            message = torch.index_select(incoming, 0, src) - torch.index_select(h, 0, rev)
-            h = self.dropout(self.act(h0 + self.W_m(message)))
+            # In-place ops only on fresh tensors whose backward does not need them.
+            message = torch.index_select(incoming, 0, src).sub_(torch.index_select(h, 0, rev))
+            h = self._drop(torch.addmm(h0, message, w_m).relu_())  # relu(h0 + W_m m)
         incoming = h.new_zeros(num_nodes, h.size(1)).index_add_(0, dst, h)
-        return self.dropout(self.act(self.W_a(torch.cat([x, incoming], dim=1))))
+        return self._drop(self.act(self.W_a(torch.cat([x, incoming], dim=1))))
+
+    def _drop(self, h: Tensor) -> Tensor:
+        return self.dropout(h) if self.dropout.p > 0 else h
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(depth={self.depth}, hidden={self.out_channels})"

@@ -78,3 +78,18 @@ def test_embed_formats_align_with_input(trained_run, tmp_path, suffix):
         assert table["name"].tolist() == ["ethanol", "broken", "benzene"]
         assert table.filter(like="emb_").shape == (3, 32)
         assert table["emb_0"].isna().tolist() == [False, True, False]
+
+
+def test_predict_many_inputs_and_sdf(trained_run, tmp_path):
+    from rdkit import Chem
+
+    writer = Chem.SDWriter(str(tmp_path / "a.sdf"))
+    for smi in ("CCO", "c1ccccc1"):
+        writer.write(Chem.MolFromSmiles(smi))
+    writer.close()
+    result = invoke("predict", trained_run, tmp_path / "a.sdf", tmp_path / "a.sdf")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(io.StringIO(result.stdout))["smiles"].tolist() == ["CCO", "c1ccccc1"] * 2
+    (tmp_path / "b.csv").write_text("smiles,other\nCCO,1\n")
+    mixed = invoke("predict", trained_run, tmp_path / "a.sdf", tmp_path / "b.csv")
+    assert mixed.exit_code == 1 and "differ from the first input" in mixed.output
