@@ -18,14 +18,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gnncli.domains.molecules import (
-    Featurizer, MoleculeFrame, default_workers, detect_format, featurize_frame, file_cache_key,
-    iter_molecules, read_molecules,
-)
+from gnncli.domains.molecules import MoleculeFrame, detect_format, featurize_frame, file_cache_key, read_molecules
 from gnncli.domains.pack import GraphPack, PackLoader
 from gnncli.errors import CheckpointError, InputError, UsageError
 from gnncli.featurizers.molecule import MoleculeFeaturizer
-from gnncli.io import atomic_open, read_json, write_json, load_tensors, save_tensors
+from gnncli.inference import infer
+from gnncli.io import atomic_open, load_tensors, read_json, save_tensors, write_json
 from gnncli.models import ModelConfig, build_model
 from gnncli.progress import Reporter
 from gnncli.runs import FORMAT_VERSION, TrainedRun, load_run, model_path, save_member, state_path
@@ -427,57 +425,6 @@ def _evaluate_run(run: Path, opts: TrainOptions, prep: Prepared, splits: list, t
 # ------------------------------------------------------------------------------ prediction
 
 
-@dataclass
-class _Chunk:
-    """One chunk of input rows on its way through featurization and the model."""
-
-    mol_frame: MoleculeFrame
-    pending: object  # what Featurizer.submit returned
-
-
-def _iter_inputs(inputs: list[str], smiles_col: str | None, fmt: str | None, chunk_size: int) -> Iterator[MoleculeFrame]:
-    columns = None
-    for path in inputs:
-        for mf in iter_molecules(path, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size):
-            if columns is None:
-                columns = list(mf.frame.columns)
-            elif list(mf.frame.columns) != columns:
-                raise InputError(f"{path}: columns {list(mf.frame.columns)} differ from the first input's {columns}")
-            yield mf
-
-
-def _pipelined(run: TrainedRun, inputs: list[str], *, smiles_col, fmt, chunk_size, workers) -> Iterator[tuple[MoleculeFrame, GraphPack, np.ndarray, dict]]:
-    """Featurize chunk k+1 in the worker processes while the caller runs the model on chunk k."""
-    n_workers = workers if workers and workers > 0 else default_workers(10**9)
-    with Featurizer(run.featurizer, n_workers) as featurize:
-        previous = None
-        for mf in _iter_inputs(inputs, smiles_col, fmt, chunk_size):
-            smiles = mf.smiles
-            for pos in mf.record_errors:
-                smiles[pos] = None
-            current = (mf, featurize.submit(smiles))
-            if previous is not None:
-                yield previous[0], *featurize.collect(previous[1], previous[0].record_errors)
-            previous = current
-        if previous is not None:
-            yield previous[0], *featurize.collect(previous[1], previous[0].record_errors)
-
-
-@torch.inference_mode()
-def _run_models(run: TrainedRun, pack: GraphPack, device: torch.device, batch_size: int, *, embed: bool = False, member: int = 0):
-    if len(pack) == 0:
-        return None
-    if embed:
-        model = run.models[member]
-        outs = [model.embed(b.to(device)).float().cpu() for b in PackLoader(pack, batch_size=batch_size)]
-        return torch.cat(outs).numpy()
-    per_member = []
-    for model in run.models:
-        outs = [run.task.transform_output(model(b.to(device)).float()).cpu() for b in PackLoader(pack, batch_size=batch_size)]
-        per_member.append(torch.cat(outs).numpy())
-    return np.stack(per_member)
-
-
 def _columns(run: TrainedRun, existing: list[str]) -> tuple[list[str], list[str], str]:
     taken = set(existing)
     pred_cols = [t if t not in taken else f"{t}_pred" for t in run.targets]
@@ -493,7 +440,7 @@ def predict(
     *,
     smiles_col: str | None = None,
     fmt: str | None = None,
-    batch_size: int = 500,
+    batch_size: int = 64,
     chunk_size: int = 10_000,
     workers: int | None = None,
     device: str = "auto",
@@ -511,9 +458,6 @@ def predict(
     """
     run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir)
     reporter = reporter or Reporter()
-    dev = resolve_device(device)
-    for model in run.models:
-        model.to(dev)
     if top_k is not None and top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
     counts = {"rows": 0, "predicted": 0, "invalid": 0}
@@ -521,10 +465,11 @@ def predict(
     header = True
     best: pd.DataFrame | None = None
     sort_col = None
-    for mf, pack, valid, errors in _pipelined(run, inputs, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size, workers=workers):
+    chunks = infer(run, inputs, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size, workers=workers,
+                   device=device, batch_size=batch_size)
+    for mf, outputs, valid, errors in chunks:
         frame = mf.frame.copy()
         pred_cols, std_cols, error_col = _columns(run, list(frame.columns))
-        outputs = _run_models(run, pack, dev, batch_size)
         for t, col in enumerate(pred_cols):
             column = np.full(len(frame), np.nan)
             if outputs is not None:
@@ -569,7 +514,7 @@ def embed(
     smiles_col: str | None = None,
     fmt: str | None = None,
     member: int = 0,
-    batch_size: int = 500,
+    batch_size: int = 64,
     chunk_size: int = 10_000,
     workers: int | None = None,
     device: str = "auto",
@@ -587,15 +532,14 @@ def embed(
     if not 0 <= member < len(run.models):
         raise UsageError(f"--member {member}: the run has members 0..{len(run.models) - 1}")
     reporter = reporter or Reporter()
-    dev = resolve_device(device)
-    run.models[member].to(dev)
     width = int(run.config["model"]["hidden"])
     counts = {"rows": 0, "embedded": 0, "invalid": 0, "dim": width}
     bar = reporter.start("embedding", None)
     with EmbeddingWriter(out_path, width) as writer:
-        for mf, pack, valid, errors in _pipelined(run, inputs, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size, workers=workers):
+        chunks = infer(run, inputs, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size, workers=workers,
+                       device=device, embed=True, member=member, batch_size=batch_size)
+        for mf, out, valid, errors in chunks:
             vectors = np.full((len(mf), width), np.nan, dtype=np.float32)
-            out = _run_models(run, pack, dev, batch_size, embed=True, member=member)
             if out is not None:
                 vectors[valid] = out
             err = np.full(len(mf), "", dtype=object)

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         smiles_col: Annotated[str | None, typer.Option(help="SMILES column (default: detected).")] = None,
         format: Annotated[str | None, typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")] = None,
         member: Annotated[int, typer.Option(help="Which ensemble member's encoder to use.")] = 0,
-        batch_size: Annotated[int, typer.Option(help="Molecules per model batch.")] = 500,
+        batch_size: Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")] = 64,
         chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 10_000,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: one per CPU).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",

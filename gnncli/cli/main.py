@@ -58,6 +58,9 @@ def main() -> None:
     stderr are flushed we leave with ``os._exit``: tearing down torch and PyG's modules at normal
     interpreter exit costs over a second on every command and does nothing for us.
     """
+    from gnncli.runtime import tune_allocator
+
+    tune_allocator()
     try:
         app()
         code = 0

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         top_k: Annotated[int | None, typer.Option(help="Keep only the best K rows (library screening).")] = None,
         sort_by: Annotated[str | None, typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
         ascending: Annotated[bool, typer.Option("--ascending", help="Lower is better for --top-k.")] = False,
-        batch_size: Annotated[int, typer.Option(help="Molecules per model batch.")] = 500,
+        batch_size: Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")] = 64,
         chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 10_000,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: one per CPU).")] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",

@@ -321,6 +321,15 @@ def _is_number(value: object) -> bool:
 _BLOCK = 256
 
 
+def _worker_init() -> None:
+    """Run featurization workers at lower priority: the process that feeds the model (and the
+    model itself) must not be starved by its own workers when there are few cores."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
 def _pool_context():
     # fork where available (as torch's DataLoader does): workers need not re-import the caller's
     # __main__, so scripts without a main guard, `python -` and notebooks work. The workers run
@@ -358,7 +367,7 @@ class Featurizer:
         work = partial(featurize_batch, self.featurizer)
         if self.workers > 1 and len(smiles) > 2 * _BLOCK:
             if self._pool is None:
-                self._pool = _pool_context().Pool(self.workers)
+                self._pool = _pool_context().Pool(self.workers, initializer=_worker_init)
             return blocks, self._pool.imap(work, blocks)
         return blocks, map(work, blocks)  # lazy: runs in this process during collect
 

@@ -140,12 +140,16 @@ class BondFeaturizer:
         """
         m = mol.GetNumBonds()
         bonds = [mol.GetBondWithIdx(k) for k in range(m)]
+        double = Chem.rdchem.BondType.DOUBLE
         props = np.array([
-            (b.GetBeginAtomIdx(), b.GetEndAtomIdx(), _BOND_TYPE_LUT.get(b.GetBondType(), -1),
-             b.GetIsConjugated(), b.IsInRing(), int(b.GetStereo()))
+            (b.GetBeginAtomIdx(), b.GetEndAtomIdx(), _BOND_TYPE_LUT.get(bt := b.GetBondType(), -1),
+             b.GetIsConjugated(), int(b.GetStereo()) if bt == double else 0)  # only double bonds have stereo
             for b in bonds
-        ], dtype=np.int64).reshape(m, 6)
-        u, v, kind, conjugated, in_ring, stereo = props.T
+        ], dtype=np.int64).reshape(m, 5)
+        u, v, kind, conjugated, stereo = props.T
+        in_ring = np.zeros(m, dtype=np.float32)
+        for ring in mol.GetRingInfo().BondRings():  # one call for all bonds, not IsInRing() per bond
+            in_ring[list(ring)] = 1.0
         edge_index = np.empty((2, 2 * m), dtype=np.int64)
         edge_index[0, 0::2], edge_index[1, 0::2] = u, v
         edge_index[0, 1::2], edge_index[1, 1::2] = v, u
