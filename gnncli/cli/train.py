@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         hidden: Annotated[int | None, typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
         dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
-        readout: Annotated[Readout, typer.Option(help="Graph readout.")] = "mean",  # type: ignore[assignment]
+        readout: Annotated[Readout, typer.Option(help="Graph readout (norm: sum / 100, as Chemprop).")] = "sum",  # type: ignore[assignment]
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
         ffn_hidden: Annotated[int | None, typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,

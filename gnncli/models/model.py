@@ -43,7 +43,7 @@ class ModelConfig:
     hidden: int | None = None
     depth: int = 3
     dropout: float = 0.0
-    readout: str = "mean"
+    readout: str = "sum"
     ffn_layers: int = 1
     ffn_hidden: int | None = None
     virtual_node: bool = False
@@ -156,6 +156,18 @@ def _mpnn(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, make, True)
 
 
+class ScaledSum(SumAggregation):
+    """Sum readout times a constant: keeps molecule size in the vector (unlike a mean) at a scale
+    the head trains well on (Chemprop's ``norm`` aggregation, sum / 100)."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, **kwargs):
+        return super().forward(x, index, ptr=ptr, dim_size=dim_size, dim=dim, **kwargs) * self.scale
+
+
 class GraphModel(nn.Module):
     """``encoder -> readout -> FFN head``: one vector per graph, ``out_channels`` outputs each.
 
@@ -173,6 +185,8 @@ class GraphModel(nn.Module):
             self.readout = MeanAggregation()
         elif config.readout == "sum":
             self.readout = SumAggregation()
+        elif config.readout == "norm":  # Chemprop's default: a sum scaled down by a constant 100
+            self.readout = ScaledSum(0.01)
         else:
             self.readout = AttentionalAggregation(gate_nn=nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)))
         layers: list[nn.Module] = []

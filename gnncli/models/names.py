@@ -4,4 +4,4 @@
 """
 
 ENCODER_NAMES = ("dmpnn", "gine", "gin", "gcn", "gat", "sage", "mpnn")
-READOUTS = ("mean", "sum", "attention")
+READOUTS = ("mean", "sum", "norm", "attention")
