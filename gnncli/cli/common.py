@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -98,3 +98,14 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+# Options shared by several subcommands (one definition, one help text).
+RunDir = Annotated[str, typer.Argument(help="Run folder written by gnn train.")]
+MoleculeInputs = Annotated[list[str], typer.Argument(help="Molecule files (CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
+SmilesCol = Annotated[Optional[str], typer.Option(help="SMILES column (default: detected).")]
+InputFormat = Annotated[Optional[str], typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")]
+InferenceBatch = Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")]
+ChunkSize = Annotated[int, typer.Option(help="Rows read and featurized at a time.")]
+Workers = Annotated[int, typer.Option(help="Worker processes (0: one per CPU).")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
-from gnncli.cli.common import console, fail, handle_errors, make_progress, print_json
+from gnncli.cli.common import (
+    ChunkSize, Device, InferenceBatch, InputFormat, MoleculeInputs, RunDir, SmilesCol, Workers,
+    console, fail, handle_errors, make_progress, print_json,
+)
 
 HELP = """Write learned molecule vectors (the readout before the output head), one per input row.
 
@@ -25,16 +28,16 @@ def register(app: typer.Typer) -> None:
     @app.command("embed", help=HELP)
     @handle_errors
     def embed(
-        run: Annotated[str, typer.Argument(help="Run folder written by gnn train.")],
-        inputs: Annotated[list[str], typer.Argument(help="Molecule files (CSV/TSV/.smi/SDF), or - for stdin.")],
+        run: RunDir,
+        inputs: MoleculeInputs,
         out: Annotated[str, typer.Option("--out", "-o", help="Output file: .npy, .csv or .parquet.")],
-        smiles_col: Annotated[str | None, typer.Option(help="SMILES column (default: detected).")] = None,
-        format: Annotated[str | None, typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")] = None,
+        smiles_col: SmilesCol = None,
+        format: InputFormat = None,
         member: Annotated[int, typer.Option(help="Which ensemble member's encoder to use.")] = 0,
-        batch_size: Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")] = 64,
-        chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 10_000,
-        workers: Annotated[int, typer.Option(help="Featurization processes (0: one per CPU).")] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+        batch_size: InferenceBatch = 64,
+        chunk_size: ChunkSize = 10_000,
+        workers: Workers = 0,
+        device: Device = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stdout.")] = False,
     ) -> None:
         from gnncli import api

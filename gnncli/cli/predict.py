@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
-from gnncli.cli.common import console, fail, handle_errors, make_progress, print_json
+from gnncli.cli.common import (
+    ChunkSize, Device, InferenceBatch, InputFormat, MoleculeInputs, RunDir, SmilesCol, Workers,
+    console, fail, handle_errors, make_progress, print_json,
+)
 
 HELP = """Predict with a trained run: CSV of the input rows plus one column per target.
 
@@ -28,19 +31,19 @@ def register(app: typer.Typer) -> None:
     @app.command("predict", help=HELP)
     @handle_errors
     def predict(
-        run: Annotated[str, typer.Argument(help="Run folder written by gnn train.")],
-        inputs: Annotated[list[str], typer.Argument(help="Molecule files (CSV/TSV/.smi/SDF), or - for stdin.")],
+        run: RunDir,
+        inputs: MoleculeInputs,
         out: Annotated[str | None, typer.Option("--out", "-o", help="Output CSV (default: stdout).")] = None,
-        smiles_col: Annotated[str | None, typer.Option(help="SMILES column (default: detected).")] = None,
-        format: Annotated[str | None, typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")] = None,
+        smiles_col: SmilesCol = None,
+        format: InputFormat = None,
         top_k: Annotated[int | None, typer.Option(help="Keep only the best K rows (library screening).")] = None,
         sort_by: Annotated[str | None, typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
         ascending: Annotated[bool, typer.Option("--ascending", help="Lower is better for --top-k.")] = False,
-        batch_size: Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")] = 64,
-        chunk_size: Annotated[int, typer.Option(help="Rows read and featurized at a time.")] = 10_000,
-        workers: Annotated[int, typer.Option(help="Featurization processes (0: one per CPU).")] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-        json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stderr's behalf to stdout after the CSV (needs --out).")] = False,
+        batch_size: InferenceBatch = 64,
+        chunk_size: ChunkSize = 10_000,
+        workers: Workers = 0,
+        device: Device = "auto",
+        json_out: Annotated[bool, typer.Option("--json", help="Print the counts (rows, predicted, invalid) as JSON on stdout; needs --out, as stdout otherwise carries the CSV.")] = False,
     ) -> None:
         from gnncli import api
         from gnncli.io import output_stream

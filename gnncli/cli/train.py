@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import console, handle_errors, make_progress, print_json
+from gnncli.cli.common import InputFormat, SmilesCol, console, handle_errors, make_progress, print_json
 from gnncli.errors import UsageError
 from gnncli.models.names import ENCODER_NAMES, READOUTS
 from gnncli.train.splits import SPLITS
@@ -58,8 +58,8 @@ def register(app: typer.Typer) -> None:
     def train(
         data: Annotated[str | None, typer.Argument(help="CSV/TSV/.smi/SDF file of molecules, or - for stdin. Default: the bundled dataset.")] = None,
         target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
-        smiles_col: Annotated[str | None, typer.Option(help="SMILES column (default: detected).")] = None,
-        format: Annotated[str | None, typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")] = None,
+        smiles_col: SmilesCol = None,
+        format: InputFormat = None,
         task: Annotated[TaskType, typer.Option(help="Task type (auto: classification if every label is 0/1).")] = TaskType.auto,
         metric: Annotated[str | None, typer.Option(help="Validation metric for early stopping (rmse, mae, r2, roc_auc, pr_auc, accuracy, mcc).")] = None,
         model: Annotated[Model, typer.Option("--model", "-m", help="Encoder.")] = "dmpnn",  # type: ignore[assignment]
