@@ -6,8 +6,8 @@ Training comparison (same rows, same splits, same epoch count for both)::
     python benchmarks/chemprop_compare.py \\
         --data /path/to/delaney-processed.csv --smiles-col smiles \\
         --target "measured log solubility in mols per litre" \\
-        --epochs 50 --seeds 0 1 2 3 4 --workdir /work/benchruns/esol \\
-        --chemprop-bin /work/venvs/chemprop/bin/chemprop
+        --epochs 50 --seeds 0 1 2 3 4 --workdir /tmp/bench/esol \\
+        --chemprop-bin ~/venvs/chemprop/bin/chemprop
 
 For every seed S the script
 
@@ -38,9 +38,9 @@ molecules/s and peak RSS. The models are the seed-0 (first seed) runs of the
 training comparison in the same --workdir, or those given by --gnn-model /
 --chemprop-model::
 
-    python benchmarks/chemprop_compare.py --workdir /work/benchruns/esol \\
-        --predict-library /work/benchdata/library_100k.smi \\
-        --predict-library-valid /work/benchdata/library_100k.valid.smi
+    python benchmarks/chemprop_compare.py --workdir /tmp/bench/esol \\
+        --predict-library /tmp/bench/library_100k.smi \\
+        --predict-library-valid /tmp/bench/library_100k.valid.smi
 
 With both --data and --predict-library, training runs first and the fresh
 models are used for prediction. ``--only gnn|chemprop`` runs one side only;
@@ -74,7 +74,7 @@ from measure import measure  # noqa: E402
 
 SPLIT_COL = "split"
 TOOLS = ("gnn", "chemprop")
-DEFAULT_CHEMPROP_BIN = "/work/venvs/chemprop/bin/chemprop"
+DEFAULT_CHEMPROP_BIN = os.environ.get("CHEMPROP_BIN", "chemprop")  # e.g. ~/venvs/chemprop/bin/chemprop
 CHEMPROP_DEFAULT_WARMUP = 2  # chemprop train --warmup-epochs default; it needs epochs > warmup
 
 

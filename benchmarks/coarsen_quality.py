@@ -9,7 +9,7 @@ restricted spectral approximation constant and the time. With ``--reference-pyth
 in that (separate) Python environment and scores its partition with the same code.
 
 Example: python benchmarks/coarsen_quality.py --nodes 2000 --ratio 0.5 --k 10 \\
-    --reference-python /work/venvs/gcoarsen/bin/python --reference-script /work/venvs/gc_ref/run_reference.py
+    --reference-python ~/venvs/gcoarsen/bin/python --reference-script ~/venvs/gc_ref/run_reference.py
 """
 
 from __future__ import annotations

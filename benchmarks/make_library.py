@@ -4,7 +4,7 @@
 Example::
 
     python benchmarks/make_library.py --source /path/to/HIV.csv --rows 100000 \\
-        --invalid-frac 0.01 --seed 0 --out /work/benchdata/library_100k.smi
+        --invalid-frac 0.01 --seed 0 --out /tmp/bench/library_100k.smi
 
 SMILES are drawn from the ``--smiles-col`` column of ``--source`` (a CSV).
 Source SMILES that RDKit cannot parse are left out of the pool. If more rows
