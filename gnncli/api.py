@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -32,7 +31,7 @@ from gnncli.train import plots
 from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, resolve_device
 from gnncli.train.metrics import score
 from gnncli.train.scaler import TargetScaler
-from gnncli.train.splits import SPLITS, column_split, kfold_splits, random_split, scaffold_split
+from gnncli.train.splits import column_split, kfold_splits, random_split, scaffold_split
 
 #: The molecule dataset shipped with the package: what ``gnn train`` with no data trains on.
 BUNDLED_DATA = Path(__file__).parent / "data" / "molecules.csv"

@@ -14,7 +14,6 @@ Both yield, per chunk of input rows, ``(mol_frame, outputs, valid_positions, err
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator
 from functools import partial

@@ -159,7 +159,7 @@ def _match(edges: np.ndarray, scores: np.ndarray, num_nodes: int, max_pairs: int
         return np.zeros((0, 2), dtype=np.int64)
     # random tie-break among equal scores
     order = np.lexsort((rng.random(edges.shape[1]), -scores))
-    u, v, s = edges[0, order], edges[1, order], scores[order]
+    u, v = edges[0, order], edges[1, order]
     free = np.ones(num_nodes, dtype=bool)
     chosen: list[np.ndarray] = []
     count = 0

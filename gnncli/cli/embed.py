@@ -41,7 +41,6 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stdout.")] = False,
     ) -> None:
         from gnncli import api
-        from gnncli.io import output_stream
         from gnncli.progress import Reporter
 
         progress = make_progress()
