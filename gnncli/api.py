@@ -249,8 +249,6 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     """
     featurizer = MoleculeFeaturizer()
     resolve_device(opts.loop.device)  # fail early on a bad --device
-    if opts.model.encoder not in ("dmpnn",) and opts.model.readout not in ("mean", "sum", "attention"):
-        raise UsageError(f"unknown readout '{opts.model.readout}'")
     run = _new_run_dir(opts)
     prep = prepare(opts, featurizer, reporter)
     splits = make_splits(opts, prep)

@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         from gnncli.io import output_stream
         from gnncli.progress import Reporter
 
+        if json_out and not out:
+            raise fail("--json needs --out: without it stdout carries the CSV", 2)
         progress = make_progress()
         with progress, output_stream(out) as stream:
             counts = api.predict(
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
             + (f"; {counts['invalid']:,} invalid (see the error column)" if counts["invalid"] else ""),
             highlight=False,
         )
-        if json_out and out:
+        if json_out:
             print_json(counts)
         if counts["predicted"] == 0:
             raise fail("no row could be predicted", 1)

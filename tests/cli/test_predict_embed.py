@@ -93,3 +93,12 @@ def test_predict_many_inputs_and_sdf(trained_run, tmp_path):
     (tmp_path / "b.csv").write_text("smiles,other\nCCO,1\n")
     mixed = invoke("predict", trained_run, tmp_path / "a.sdf", tmp_path / "b.csv")
     assert mixed.exit_code == 1 and "differ from the first input" in mixed.output
+
+
+def test_predict_json_counts_need_out(trained_run, tmp_path):
+    lib = tmp_path / "l.smi"
+    lib.write_text("CCO\nbad(\n")
+    assert invoke("predict", trained_run, lib, "--json").exit_code == 2
+    result = invoke("predict", trained_run, lib, "--json", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0
+    assert last_json(result.output) == {"rows": 2, "predicted": 1, "invalid": 1}
