@@ -314,9 +314,8 @@ def _train_members(
             continue
         loop = LoopConfig.from_dict({**opts.loop.to_dict(), "seed": opts.loop.seed + member})
         state = load_tensors(state_path(run, member)) if state_path(run, member).is_file() else None
-        history_rows = [r for r in history_rows if int(r["member"]) != member] if state is None else [
-            r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= int(state["epoch"]) + 1
-        ]
+        epochs_kept = int(state["epoch"]) + 1 if state is not None else 0  # rows past the saved state go
+        history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
         torch.manual_seed(loop.seed)
         model = build_model(model_config)
         label = f"member {member + 1}/{len(splits)}" if len(splits) > 1 else "training"

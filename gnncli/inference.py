@@ -94,9 +94,7 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
         pending: deque = deque()
 
         def submit(mf: MoleculeFrame):
-            smiles = mf.smiles
-            for pos in mf.record_errors:
-                smiles[pos] = None
+            smiles = mf.smiles_to_featurize()
             blocks = [smiles[i : i + _BLOCK] for i in range(0, len(smiles), _BLOCK)]
             return blocks, (pool.imap(work, blocks) if pool is not None else map(work, blocks))
 
@@ -133,10 +131,7 @@ def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
     with Featurizer(run.featurizer, workers) as featurize:
         pending: deque = deque()
         for mf in chunks:
-            smiles = mf.smiles
-            for pos in mf.record_errors:
-                smiles[pos] = None
-            pending.append((mf, featurize.submit(smiles)))
+            pending.append((mf, featurize.submit(mf.smiles_to_featurize())))
             if len(pending) > workers:
                 done, handle = pending.popleft()
                 pack, valid, errors = featurize.collect(handle, done.record_errors)

@@ -70,6 +70,13 @@ class MoleculeFrame:
     def smiles(self) -> list:
         return self.frame[self.smiles_col].tolist()
 
+    def smiles_to_featurize(self) -> list:
+        """The SMILES, with None for rows the reader already failed (so they stay invalid)."""
+        smiles = self.smiles
+        for pos in self.record_errors:
+            smiles[pos] = None
+        return smiles
+
 
 def detect_format(path: str, fmt: str | None = None) -> str:
     """The input format: ``fmt`` if given, else from the extension (``.gz`` allowed)."""
@@ -339,7 +346,8 @@ def _pool_context():
 
 
 class Featurizer:
-    """Featurizes lists of SMILES, in ``workers`` processes (kept alive across calls).
+    """Featurizes lists of SMILES (:meth:`submit`, then :meth:`collect`), in ``workers``
+    processes kept alive across calls.
 
     Use as a context manager so worker processes are closed. ``workers=1`` runs in-process.
     """
@@ -403,12 +411,6 @@ class Featurizer:
             na = ne = np.zeros(0, np.int64)
         return GraphPack.from_arrays(x, ei, ea, na, ne), np.asarray(valid, np.int64), errors
 
-    def __call__(
-        self, smiles: Sequence, *, progress: Callable[[int], None] | None = None
-    ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
-        """Featurize ``smiles`` and wait for the result (see :meth:`collect`)."""
-        return self.collect(self.submit(smiles), progress=progress)
-
 
 def default_workers(n_items: int) -> int:
     """Worker processes worth starting for ``n_items`` molecules."""
@@ -449,9 +451,7 @@ def featurize_frame(
                 return pack, saved["valid"].numpy(), errors
             except Exception:
                 path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never fatal
-    smiles = mol_frame.smiles
-    for pos in mol_frame.record_errors:
-        smiles[pos] = None
+    smiles = mol_frame.smiles_to_featurize()
     n_workers = default_workers(len(smiles)) if workers is None or workers <= 0 else workers
     with Featurizer(featurizer, n_workers) as run:
         pack, valid, errors = run.collect(run.submit(smiles), mol_frame.record_errors, progress)

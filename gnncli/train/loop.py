@@ -6,7 +6,6 @@ It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itse
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
@@ -114,9 +113,9 @@ def _adam(model: nn.Module, config: LoopConfig) -> torch.optim.Optimizer:
 
 
 def _clone(obj):
-    """A copy of a (nested) state dict whose tensors no longer change as training goes on."""
+    """A CPU copy of a (nested) state dict whose tensors no longer change as training goes on."""
     if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
+        return obj.detach().to("cpu", copy=True)
     if isinstance(obj, dict):
         return {k: _clone(v) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -202,7 +201,7 @@ def fit(
             history.append(record)
             if _better(metrics, best, task.monitor, task.higher_is_better):
                 best, best_epoch, bad = metrics, epoch + 1, 0
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                best_state = _clone(model.state_dict())
             else:
                 bad += 1
             stopped_early = config.patience is not None and bad >= config.patience
@@ -227,5 +226,5 @@ def fit(
         if stopped_early:
             break
     if best_state is None:  # zero epochs requested after resume: keep the current weights
-        best_state = copy.deepcopy(model.state_dict())
+        best_state = _clone(model.state_dict())
     return FitResult(best_state, best_epoch, best or {}, history, stopped_early)
