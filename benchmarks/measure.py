@@ -181,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in argv:
         i = argv.index("--")
         own, cmd = argv[:i], argv[i + 1:]
+    elif argv and argv[0] in ("-h", "--help"):
+        own, cmd = argv, []
     else:
         own, cmd = [], argv
     ap = argparse.ArgumentParser(

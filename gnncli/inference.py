@@ -70,7 +70,10 @@ def _init_worker(run_dir: str, threads: int) -> None:
     tune_allocator()  # inherited through fork already; needed where workers are spawned
     torch.set_num_threads(threads)
     if "run" not in _WORKER or _WORKER["dir"] != run_dir:  # forked workers inherit it already loaded
-        _WORKER.update(run=load_run(run_dir), dir=run_dir)
+        run = load_run(run_dir)
+        for model in run.models:
+            model.for_inference()
+        _WORKER.update(run=run, dir=run_dir)
 
 
 def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int) -> tuple:
@@ -148,7 +151,7 @@ def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, 
     """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
     dev = resolve_device(device)
     for model in run.models:
-        model.to(dev)
+        model.to(dev).for_inference()
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
     chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
     if dev.type == "cpu":

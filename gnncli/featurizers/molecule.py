@@ -7,6 +7,7 @@ checkpoint and keys the on-disk feature cache; a checkpoint made with another sp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -72,6 +73,9 @@ class AtomFeaturizer:
             self._lut(4, self.num_hs, 16),
             self._lut(5, tuple(int(h) for h in _HYBRIDIZATIONS), 16),
         ])
+        ring_lut = np.full(max(self.ring_sizes) + 2, -1, dtype=np.int64)  # ring size -> column, or -1
+        ring_lut[list(self.ring_sizes)] = np.arange(len(self.ring_sizes))
+        object.__setattr__(self, "_ring_lut", ring_lut)
 
     def __len__(self) -> int:
         return int(self._offsets[-1]) + 1  # + mass
@@ -84,34 +88,48 @@ class AtomFeaturizer:
         return lut
 
     def many(self, mol: Chem.Mol) -> np.ndarray:
-        """Features of every atom of ``mol``, vectorized over atoms. Shape: [num_atoms, len(self)]."""
-        n = mol.GetNumAtoms()
-        atoms = [mol.GetAtomWithIdx(i) for i in range(n)]  # faster than RDKit's sequence iterator
-        off = self._offsets
-        x = np.zeros((n, len(self)), dtype=np.float32)
-        rows = np.arange(n)
-        # One pass over the atoms, one tuple each: RDKit calls dominate, so make no extra passes.
-        props = np.array([
-            (a.GetAtomicNum(), a.GetTotalDegree(), a.GetFormalCharge(), int(a.GetChiralTag()),
-             a.GetTotalNumHs(), int(a.GetHybridization()), a.GetIsAromatic(), a.GetMass())
-            for a in atoms
-        ], dtype=np.float64).reshape(n, 8)
-        codes = props[:, :6].astype(np.int64)
-        z, deg, charge, chiral, hs, hyb = codes.T
-        luts = self._luts
-        for block, values in enumerate((z, deg, charge, chiral, hs, hyb)):
-            lut = luts[block]
-            if block == 2:
-                values = values + len(lut) // 2
+        """Features of every atom of ``mol``. Shape: [num_atoms, len(self)]."""
+        return self.stack([mol])
+
+    def stack(self, mols: Sequence[Chem.Mol]) -> np.ndarray:
+        """Features of every atom of every molecule in ``mols``, stacked in order.
+
+        Vectorized over the whole list: per molecule, only the RDKit calls run in Python (numpy
+        work per molecule used to cost as much as the calls themselves).
+        Shape: [total_atoms, len(self)].
+        """
+        # One tuple per atom: RDKit calls dominate, so make no extra passes. GetAtomWithIdx in a
+        # comprehension is faster than RDKit's sequence iterator.
+        props, ring_atoms, ring_lens = [], [], []
+        offset = 0
+        for mol in mols:
+            n = mol.GetNumAtoms()
+            props.extend([
+                (a.GetAtomicNum(), a.GetTotalDegree(), a.GetFormalCharge(), int(a.GetChiralTag()),
+                 a.GetTotalNumHs(), int(a.GetHybridization()), a.GetIsAromatic(), a.GetMass())
+                for a in map(mol.GetAtomWithIdx, range(n))
+            ])
+            for ring in mol.GetRingInfo().AtomRings():
+                ring_atoms.extend([offset + i for i in ring])
+                ring_lens.extend([len(ring)] * len(ring))
+            offset += n
+        table = np.array(props, dtype=np.float64).reshape(offset, 8)
+        x = np.zeros((offset, len(self)), dtype=np.float32)
+        rows = np.arange(offset)
+        codes = table[:, :6].astype(np.int64)
+        for block, lut in enumerate(self._luts):
+            values = codes[:, block] + (len(lut) // 2 if block == 2 else 0)
             values = np.minimum(np.abs(values), len(lut) - 1)  # out-of-table values land in "other"
             x[rows, lut[values]] = 1.0
-        x[:, off[6]] = props[:, 6]
-        for ring in mol.GetRingInfo().AtomRings():
-            ring = list(ring)
-            x[ring, off[7]] = 1.0
-            if len(ring) in self.ring_sizes:
-                x[ring, off[8] + self.ring_sizes.index(len(ring))] = 1.0
-        x[:, -1] = 0.01 * props[:, 7]
+        off = self._offsets
+        x[:, off[6]] = table[:, 6]
+        if ring_atoms:
+            ring_atoms, ring_lens = np.asarray(ring_atoms), np.asarray(ring_lens)
+            x[ring_atoms, off[7]] = 1.0
+            size_col = self._ring_lut[np.minimum(ring_lens, len(self._ring_lut) - 1)]
+            known = size_col >= 0
+            x[ring_atoms[known], off[8] + size_col[known]] = 1.0
+        x[:, -1] = 0.01 * table[:, 7]
         return x
 
     def __call__(self, atom: Chem.Atom) -> np.ndarray:
@@ -133,38 +151,51 @@ class BondFeaturizer:
         return len(_BOND_TYPES) + 2 + len(self.stereo) + 1
 
     def many(self, mol: Chem.Mol) -> tuple[np.ndarray, np.ndarray]:
-        """Directed edges and their features for every bond of ``mol``, vectorized over bonds.
+        """Directed edges and their features for every bond of ``mol``.
 
         Bond ``k`` between ``u`` and ``v`` gives edges ``2k: u->v`` and ``2k+1: v->u``.
         Shapes: edge_index [2, 2 * num_bonds], edge_attr [2 * num_bonds, len(self)].
         """
-        m = mol.GetNumBonds()
-        bonds = [mol.GetBondWithIdx(k) for k in range(m)]
+        edge_index, edge_attr, _ = self.stack([mol])
+        return edge_index, edge_attr
+
+    def stack(self, mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Directed edges of every molecule in ``mols``, stacked in order, vectorized over the list.
+
+        ``edge_index`` stays local to each molecule (atom numbers as in the molecule).
+        Returns edge_index [2, E], edge_attr [E, len(self)] and edges per molecule [len(mols)].
+        """
         double = Chem.rdchem.BondType.DOUBLE
-        props = np.array([
-            (b.GetBeginAtomIdx(), b.GetEndAtomIdx(), _BOND_TYPE_LUT.get(bt := b.GetBondType(), -1),
-             b.GetIsConjugated(), int(b.GetStereo()) if bt == double else 0)  # only double bonds have stereo
-            for b in bonds
-        ], dtype=np.int64).reshape(m, 5)
-        u, v, kind, conjugated, stereo = props.T
-        in_ring = np.zeros(m, dtype=np.float32)
-        for ring in mol.GetRingInfo().BondRings():  # one call for all bonds, not IsInRing() per bond
-            in_ring[list(ring)] = 1.0
-        edge_index = np.empty((2, 2 * m), dtype=np.int64)
+        props, ring_bonds, counts = [], [], []
+        offset = 0
+        for mol in mols:
+            m = mol.GetNumBonds()
+            props.extend([
+                (b.GetBeginAtomIdx(), b.GetEndAtomIdx(), _BOND_TYPE_LUT.get(bt := b.GetBondType(), -1),
+                 b.GetIsConjugated(), int(b.GetStereo()) if bt == double else 0)  # only double bonds have stereo
+                for b in map(mol.GetBondWithIdx, range(m))
+            ])
+            for ring in mol.GetRingInfo().BondRings():  # one call for all bonds, not IsInRing() per bond
+                ring_bonds.extend([offset + k for k in ring])
+            counts.append(2 * m)
+            offset += m
+        table = np.array(props, dtype=np.int64).reshape(offset, 5)
+        u, v, kind, conjugated, stereo = table.T
+        edge_index = np.empty((2, 2 * offset), dtype=np.int64)
         edge_index[0, 0::2], edge_index[1, 0::2] = u, v
         edge_index[0, 1::2], edge_index[1, 1::2] = v, u
-        attr = np.zeros((m, len(self)), dtype=np.float32)
-        rows = np.arange(m)
+        attr = np.zeros((offset, len(self)), dtype=np.float32)
+        rows = np.arange(offset)
         known = kind >= 0
         attr[rows[known], kind[known]] = 1.0
         n_types = len(_BOND_TYPES)
         attr[:, n_types] = conjugated
-        attr[:, n_types + 1] = in_ring
-        stereo_col = np.full(m, len(self.stereo), dtype=np.int64)
+        attr[ring_bonds, n_types + 1] = 1.0
+        stereo_col = np.full(offset, len(self.stereo), dtype=np.int64)
         for i, value in enumerate(self.stereo):
             stereo_col[stereo == value] = i
         attr[rows, n_types + 2 + stereo_col] = 1.0
-        return edge_index, np.repeat(attr, 2, axis=0)
+        return edge_index, np.repeat(attr, 2, axis=0), np.asarray(counts, dtype=np.int64)
 
     def __call__(self, bond: Chem.Bond) -> np.ndarray:
         """Features of one bond."""
@@ -255,9 +286,19 @@ class MoleculeFeaturizer:
     def __call__(self, mol: Chem.Mol | str | None) -> MolGraph:
         if not isinstance(mol, Chem.Mol):
             mol = parse_smiles(mol)
-        x = self.atom.many(mol)
-        edge_index, edge_attr = self.bond.many(mol)
+        x, edge_index, edge_attr, _, _ = self.stack([mol])
         return MolGraph(x, edge_index, edge_attr)
+
+    def stack(self, mols: Sequence[Chem.Mol]) -> tuple[np.ndarray, ...]:
+        """Every molecule of ``mols`` featurized and concatenated, vectorized over the list.
+
+        Returns ``(x, edge_index, edge_attr, num_atoms, num_edges)``; ``edge_index`` is local to
+        each molecule.
+        """
+        x = self.atom.stack(mols)
+        edge_index, edge_attr, num_edges = self.bond.stack(mols)
+        num_atoms = np.fromiter((mol.GetNumAtoms() for mol in mols), dtype=np.int64, count=len(mols))
+        return x, edge_index, edge_attr, num_atoms, num_edges
 
 
 def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
@@ -267,27 +308,25 @@ def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
     concatenations over the valid molecules in order (``edge_index`` is local to each molecule),
     and ``errors`` maps the position of each invalid input to its reason.
     """
-    xs, eis, eas, n_atoms, n_edges, errors = [], [], [], [], [], {}
+    mols, errors = [], {}
     for pos, smi in enumerate(smiles):
         try:
-            g = featurizer(smi)
+            mols.append(parse_smiles(smi))
         except InvalidMolecule as exc:
             errors[pos] = str(exc)
-            continue
         except Exception as exc:  # RDKit can fail in exotic ways on odd input; keep the row, mark it
             errors[pos] = f"could not featurize: {type(exc).__name__}: {exc}"
-            continue
-        xs.append(g.x)
-        eis.append(g.edge_index)
-        eas.append(g.edge_attr)
-        n_atoms.append(g.x.shape[0])
-        n_edges.append(g.edge_index.shape[1])
-    if xs:
-        x = np.concatenate(xs)
-        ei = np.concatenate(eis, axis=1)
-        ea = np.concatenate(eas)
-    else:
-        x = np.zeros((0, featurizer.atom_dim), np.float32)
-        ei = np.zeros((2, 0), np.int64)
-        ea = np.zeros((0, featurizer.bond_dim), np.float32)
-    return x, ei, ea, np.asarray(n_atoms, np.int64), np.asarray(n_edges, np.int64), errors
+    try:
+        return (*featurizer.stack(mols), errors)
+    except Exception:
+        pass
+    # Some molecule made RDKit fail: featurize one at a time to mark only that one.
+    valid = [pos for pos in range(len(smiles)) if pos not in errors]
+    kept = []
+    for pos, mol in zip(valid, mols):
+        try:
+            featurizer.stack([mol])
+            kept.append(mol)
+        except Exception as exc:
+            errors[pos] = f"could not featurize: {type(exc).__name__}: {exc}"
+    return (*featurizer.stack(kept), errors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -81,8 +83,46 @@ class DMPNNEncoder(nn.Module):
         incoming = h.new_zeros(num_nodes, h.size(1)).index_add_(0, dst, h)
         return self._drop(self.act(self.W_a(torch.cat([x, incoming], dim=1))))
 
+    def padded(self, multiple: int = 8) -> DMPNNEncoder:
+        """A copy with the edge states widened to a multiple of ``multiple`` by zero weights.
+
+        It computes the same atom states (the extra columns stay exactly zero: ``relu(0) = 0``)
+        but its square ``W_m`` product is much faster: on an AVX2 AMD EPYC, MKL's SGEMM runs
+        ``[3500, 300] @ [300, 300]`` at 49 GFLOP/s and the 304-wide one at 76
+        (``python benchmarks/gemm_width.py``).
+        Meant for inference; the output width (``out_channels``) is unchanged.
+        """
+        hidden = self.W_m.in_features
+        wide = -(-hidden // multiple) * multiple
+        if wide == hidden:
+            return self
+        out = copy.deepcopy(self)
+        out.W_i = _zero_padded(self.W_i, self.W_i.in_features, wide)
+        out.W_m = _zero_padded(self.W_m, wide, wide)
+        out.W_a = _zero_padded(self.W_a, self.W_a.in_features - hidden + wide, self.W_a.out_features)
+        if self.virtual_node is not None:
+            out.virtual_node.channels = wide
+            for mlp in out.virtual_node.mlps:
+                for i, layer in enumerate(mlp):
+                    if isinstance(layer, nn.Linear):
+                        mlp[i] = _zero_padded(layer, wide, wide)
+        return out
+
     def _drop(self, h: Tensor) -> Tensor:
         return self.dropout(h) if self.dropout.p > 0 else h
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(depth={self.depth}, hidden={self.out_channels})"
+
+
+def _zero_padded(layer: nn.Linear, in_features: int, out_features: int) -> nn.Linear:
+    """``layer`` with zero input columns and output rows appended (and zero bias for new rows)."""
+    weight = layer.weight
+    new = nn.Linear(in_features, out_features, bias=layer.bias is not None, device=weight.device, dtype=weight.dtype)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight[: layer.out_features, : layer.in_features] = weight
+        if layer.bias is not None:
+            new.bias.zero_()
+            new.bias[: layer.out_features] = layer.bias
+    return new.train(layer.training)

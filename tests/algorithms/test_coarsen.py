@@ -1,7 +1,6 @@
 import networkx as nx
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
@@ -10,7 +9,6 @@ from gnncli.algorithms.coarsen import (
     Coarsen,
     Coarsening,
     coarsen_adjacency,
-    coarsen_data,
     coarsen_graph,
     coarsening_quality,
 )

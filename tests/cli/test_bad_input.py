@@ -1,6 +1,5 @@
 import shutil
 
-import pytest
 
 from gnncli.testing import write_molecule_csv
 

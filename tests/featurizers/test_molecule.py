@@ -82,3 +82,47 @@ def test_featurize_batch_keeps_positions():
 def test_spec_mismatch_is_refused():
     with pytest.raises(ValueError):
         MoleculeFeaturizer.from_spec({**f.spec, "version": 999})
+
+
+# Rings of 3-9 atoms, fused and bridged systems, charges, isotopes, stereo and lone ions: every
+# offset that block featurization adds (atoms, bonds, ring members) is exercised across molecules.
+BLOCK_SMILES = [
+    "CCO", "[Na+]", "c1ccc2ccccc2c1", "C1CC2CCC1CC2", "C1CCCCCCCC1", "[13CH3]C(=O)[O-]", "F/C=C\\F",
+    "C[C@H](N)O", "C1CC1", "C1CCC1", "O=C1CCCC1", "c1ccc2[nH]ccc2c1", "C12C3C4C1C5C2C3C45", "Cl",
+    "CN1CCC[C@H]1c1cccnc1", "C1CCCCCCC1", "[Cu+2]", "N#[N+][O-]",
+]
+
+
+def test_block_featurization_equals_one_molecule_at_a_time():
+    x, ei, ea, na, ne, errors = featurize_batch(f, BLOCK_SMILES)
+    assert not errors
+    singles = [f(s) for s in BLOCK_SMILES]
+    assert na.tolist() == [g.x.shape[0] for g in singles]
+    assert ne.tolist() == [g.edge_index.shape[1] for g in singles]
+    assert np.array_equal(x, np.concatenate([g.x for g in singles]))
+    assert np.array_equal(ei, np.concatenate([g.edge_index for g in singles], axis=1))
+    assert np.array_equal(ea, np.concatenate([g.edge_attr for g in singles]))
+
+
+def test_ring_sizes_beyond_the_table_only_set_in_ring():
+    a = AtomFeaturizer()
+    off = a._offsets
+    g = f("C1CCCCCCCC1")  # a 9-membered ring: in a ring, but no size bit
+    assert g.x[:, off[7]].sum() == 9
+    assert g.x[:, off[8] : off[8] + len(a.ring_sizes)].sum() == 0
+
+
+def test_a_molecule_that_breaks_featurization_marks_only_its_row(monkeypatch):
+    real = AtomFeaturizer.stack
+
+    def fragile(self, mols):
+        if any(m.GetNumAtoms() == 1 for m in mols):
+            raise RuntimeError("lone atom")
+        return real(self, mols)
+
+    monkeypatch.setattr(AtomFeaturizer, "stack", fragile)
+    x, ei, ea, na, ne, errors = featurize_batch(f, ["CCO", "[Na+]", "bad(", "C1CC1"])
+    assert na.tolist() == [3, 3]
+    assert errors[1] == "could not featurize: RuntimeError: lone atom"
+    assert "could not be parsed" in errors[2]
+    assert x.shape[0] == 6

@@ -7,10 +7,10 @@ from gnncli.testing import assert_permutation_invariant, molecule_pack
 PACK = molecule_pack()
 
 
-def _model(encoder, **kw):
+def _model(encoder, hidden=32, **kw):
     torch.manual_seed(0)
     return build_model(ModelConfig(encoder=encoder, in_channels=PACK.x.size(1), edge_dim=PACK.edge_attr.size(1),
-                                   out_channels=2, hidden=32, **kw))
+                                   out_channels=2, hidden=hidden, **kw))
 
 
 @pytest.mark.parametrize("encoder", sorted(ENCODERS))
@@ -64,3 +64,26 @@ def test_unknown_names_are_rejected():
 def test_mpnn_default_hidden_is_small():
     assert ModelConfig(encoder="mpnn").hidden == 64
     assert ModelConfig().hidden == 300
+
+
+@pytest.mark.parametrize("virtual_node", [False, True])
+def test_padded_dmpnn_computes_the_same_function(virtual_node):
+    model = _model("dmpnn", virtual_node=virtual_node)  # hidden 32 is already a multiple of 8
+    model.encoder = model.encoder.padded(multiple=12)  # so pad to 36
+    model.encoder = model.encoder.padded(multiple=1)  # no-op
+    assert model.encoder.W_m.in_features == 36
+    model = _model("dmpnn", virtual_node=virtual_node, hidden=30).eval()
+    batch = PACK.batch(range(len(PACK)))
+    with torch.no_grad():
+        before, emb_before = model(batch), model.embed(batch)
+        model.for_inference()
+        after, emb_after = model(batch), model.embed(batch)
+    assert model.encoder.W_m.in_features == 32 and model.encoder.out_channels == 30
+    assert emb_after.shape == emb_before.shape == (len(PACK), 30)
+    assert torch.allclose(before, after, atol=1e-5) and torch.allclose(emb_before, emb_after, atol=1e-5)
+
+
+def test_for_inference_leaves_other_encoders_as_they_are():
+    model = _model("gine")
+    encoder = model.encoder
+    assert model.for_inference() is model and model.encoder is encoder and not model.training
