@@ -29,7 +29,7 @@ from gnncli.runs import FORMAT_VERSION, TrainedRun, load_run, model_path, save_m
 from gnncli.tasks import GraphPropertyTask
 from gnncli.train import plots
 from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, resolve_device
-from gnncli.train.metrics import score
+from gnncli.train.metrics import metric_names
 from gnncli.train.scaler import TargetScaler
 from gnncli.train.splits import column_split, kfold_splits, random_split, scaffold_split
 
@@ -251,6 +251,9 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     resolve_device(opts.loop.device)  # fail early on a bad --device
     run = _new_run_dir(opts)
     prep = prepare(opts, featurizer, reporter)
+    if opts.monitor and opts.monitor not in metric_names(prep.task_type):
+        raise UsageError(f"--metric {opts.monitor} does not fit a {prep.task_type} task "
+                         f"(choose from {', '.join(metric_names(prep.task_type))})")
     splits = make_splits(opts, prep)
     run.mkdir(parents=True, exist_ok=True)
     return _train_members(run, opts, prep, splits, featurizer, reporter, started=time.time())
@@ -387,7 +390,7 @@ def _evaluate_run(run: Path, opts: TrainOptions, prep: Prepared, splits: list, t
         if len(test_rows):
             stack = np.stack(member_preds)
             preds, stds = stack.mean(0), stack.std(0)
-    test = score(task.task_type, y[test_rows], preds, mask[test_rows], prep.targets) if len(test_rows) else {}
+    test = task.score(y[test_rows], preds, mask[test_rows]) if len(test_rows) else {}
     val = {k: float(np.nanmean([m[k] for m in val_metrics])) for k in val_metrics[0]} if val_metrics else {}
     summary = {
         "run": str(run), "task": task.task_type, "targets": prep.targets, "model": opts.model.encoder,

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         smiles_col: SmilesCol = None,
         format: InputFormat = None,
         task: Annotated[TaskType, typer.Option(help="Task type (auto: classification if every label is 0/1).")] = TaskType.auto,
-        metric: Annotated[str | None, typer.Option(help="Validation metric for early stopping (rmse, mae, r2, roc_auc, pr_auc, accuracy, mcc).")] = None,
+        metric: Annotated[str | None, typer.Option(help="Validation metric for early stopping: rmse, mae, r2, scaled_rmse, scaled_mae (regression; several targets select on scaled_rmse by default, each target's RMSE over its SD); roc_auc, pr_auc, accuracy, mcc (classification).")] = None,
         model: Annotated[Model, typer.Option("--model", "-m", help="Encoder.")] = "dmpnn",  # type: ignore[assignment]
         hidden: Annotated[int | None, typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,

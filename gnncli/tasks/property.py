@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnncli.train.metrics import HIGHER_IS_BETTER, score
+from gnncli.train.metrics import HIGHER_IS_BETTER, METRICS, score
 from gnncli.train.scaler import TargetScaler
 
 TASK_TYPES = ("regression", "classification")
@@ -28,7 +28,9 @@ class GraphPropertyTask:
         task_type: ``"regression"`` or ``"classification"`` (binary, one or many labels).
         targets: the target names, in output order.
         scaler: target standardization (identity for classification).
-        monitor: the validation metric for early stopping (``rmse`` or ``roc_auc`` by default).
+        monitor: the validation metric for early stopping (``rmse`` or ``roc_auc`` by default;
+            with several regression targets, ``rmse``/``mae`` become ``scaled_rmse``/``scaled_mae``,
+            each target's error in units of its training-set standard deviation, averaged).
     """
 
     task_type: str
@@ -41,6 +43,9 @@ class GraphPropertyTask:
             raise ValueError(f"unknown task '{self.task_type}'")
         if not self.monitor:
             self.monitor = "rmse" if self.task_type == "regression" else "roc_auc"
+        if self.task_type == "regression" and len(self.targets) > 1 and self.monitor in ("rmse", "mae"):
+            # Averaged in original units, the target with the largest scale would decide alone.
+            self.monitor = f"scaled_{self.monitor}"
         self.higher_is_better = HIGHER_IS_BETTER[self.monitor]
         self._mean = torch.as_tensor(self.scaler.mean, dtype=torch.float32)
         self._std = torch.as_tensor(self.scaler.std, dtype=torch.float32)
@@ -81,6 +86,16 @@ class GraphPropertyTask:
         preds, loss = self.predict(model, loader, device)
         y = loader.pack.y[loader.indices].numpy().astype(np.float64)
         mask = loader.pack.y_mask[loader.indices].numpy()
-        metrics = score(self.task_type, y, preds, mask, self.targets)
+        metrics = self.score(y, preds, mask)
         metrics["loss"] = loss
+        return metrics
+
+    def score(self, y: np.ndarray, preds: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+        """Every metric of this task type for predictions ``preds`` [N, T] (original units)."""
+        metrics = score(self.task_type, y, preds, mask, self.targets)
+        if self.task_type == "regression":
+            for name in ("rmse", "mae"):
+                per_target = METRICS[name](y, preds, mask) / self.scaler.std
+                finite = per_target[np.isfinite(per_target)]
+                metrics[f"scaled_{name}"] = float(finite.mean()) if finite.size else float("nan")
         return metrics

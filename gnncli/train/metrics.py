@@ -10,7 +10,17 @@ import numpy as np
 
 REGRESSION = ("rmse", "mae", "r2")
 CLASSIFICATION = ("roc_auc", "pr_auc", "accuracy", "mcc")
-HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "roc_auc": True, "pr_auc": True, "accuracy": True, "mcc": True}
+HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "roc_auc": True, "pr_auc": True, "accuracy": True, "mcc": True,
+                    # per-target RMSE / MAE in units of each target's training-set standard deviation,
+                    # averaged over targets (what multi-target regression selects models on)
+                    "scaled_rmse": False, "scaled_mae": False}
+
+
+def metric_names(task_type: str) -> tuple[str, ...]:
+    """The metrics that can watch training of a ``task_type`` task (``--metric`` choices)."""
+    if task_type == "regression":
+        return (*REGRESSION, "scaled_rmse", "scaled_mae")
+    return CLASSIFICATION
 
 
 def _per_target(fn, y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -1,6 +1,5 @@
 import shutil
 
-
 from gnncli.testing import write_molecule_csv
 
 from .conftest import FAST, invoke
@@ -110,3 +109,9 @@ def test_bad_device_is_usage_error(tmp_path):
     data = write_molecule_csv(tmp_path / "d.csv", n=20)
     result = invoke("train", data, "-t", "logp", *FAST, "--device", "tpu")
     _one_line_error(result, 2, "--device tpu")
+
+
+def test_metric_of_the_other_task_type(tmp_path):
+    data = write_molecule_csv(tmp_path / "d.csv", n=20)
+    _one_line_error(invoke("train", data, "-t", "logp", "--metric", "roc_auc", *FAST), 2,
+                    "--metric roc_auc does not fit a regression task", "scaled_rmse")

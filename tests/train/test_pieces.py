@@ -76,3 +76,39 @@ def test_metrics_skip_missing_labels():
     assert out["roc_auc/a"] == 1.0 and out["roc_auc/b"] == 1.0
     one_class = metrics.roc_auc(np.zeros((3, 1)), p[:, :1], np.ones((3, 1), bool))
     assert np.isnan(one_class[0])
+
+
+def test_several_regression_targets_select_on_scaled_error():
+    from gnncli.tasks.property import GraphPropertyTask
+
+    scaler = TargetScaler(np.zeros(2), np.array([1.0, 1000.0]))
+    assert GraphPropertyTask("regression", ["a"], TargetScaler(np.zeros(1), np.ones(1))).monitor == "rmse"
+    assert GraphPropertyTask("regression", ["a", "b"], scaler).monitor == "scaled_rmse"
+    assert GraphPropertyTask("regression", ["a", "b"], scaler, "mae").monitor == "scaled_mae"
+    assert GraphPropertyTask("regression", ["a", "b"], scaler, "r2").monitor == "r2"
+    assert GraphPropertyTask("classification", ["a", "b"], TargetScaler.identity(2)).monitor == "roc_auc"
+    assert set(metrics.metric_names("regression")) >= {"rmse", "scaled_rmse"}
+    assert "scaled_rmse" not in metrics.metric_names("classification")
+
+
+def test_scaled_rmse_weighs_targets_by_their_spread():
+    import torch
+
+    from gnncli.tasks.property import GraphPropertyTask
+    from gnncli.testing import molecule_pack
+
+    pack = molecule_pack()
+    n = len(pack)
+    y = torch.stack([torch.ones(n), torch.full((n,), 1000.0)], dim=1)
+    pack = pack.with_targets(y, torch.ones(n, 2, dtype=torch.bool))
+    task = GraphPropertyTask("regression", ["a", "b"], TargetScaler(np.zeros(2), np.array([1.0, 1000.0])))
+
+    class Constant(torch.nn.Module):  # predicts 0.5 and 990 in original units
+        def forward(self, batch):
+            return torch.tensor([[0.5, 0.99]]).expand(batch.num_graphs, 2)
+
+    from gnncli.domains.pack import PackLoader
+
+    m = task.evaluate(Constant(), PackLoader(pack, batch_size=8), torch.device("cpu"))
+    assert m["rmse"] == pytest.approx((0.5 + 10.0) / 2)  # in original units the big target decides
+    assert m["scaled_rmse"] == pytest.approx((0.5 / 1.0 + 10.0 / 1000.0) / 2)
