@@ -194,7 +194,8 @@ def make_splits(opts: TrainOptions, prep: Prepared) -> list[tuple[np.ndarray, np
             raise UsageError(f"--folds {opts.folds}: k-fold needs at least 2 folds")
         if n < 3 * opts.folds:
             raise InputError(f"{prep.source}: {n} usable molecules are too few for {opts.folds}-fold cross-validation")
-        return kfold_splits(n, opts.folds, opts.loop.seed)
+        # --ensemble N with k-fold: N members per fold (each fold's test rows get their average).
+        return [split for split in kfold_splits(n, opts.folds, opts.loop.seed) for _ in range(max(1, opts.ensemble))]
     if opts.split == "column":
         if not opts.split_col:
             raise UsageError("--split column needs --split-col COLUMN")
@@ -291,9 +292,12 @@ def _train_members(
         **opts.model.to_dict(), "in_channels": featurizer.atom_dim, "edge_dim": featurizer.bond_dim,
         "out_channels": len(prep.targets),
     })
-    # One scaler for the run (fitted on the first member's training rows), so every member's
-    # outputs mean the same thing at prediction time.
-    scaler = _fit_scaler(prep.task_type, prep.pack, splits[0][0])
+    # Each member standardizes targets with a scaler fitted on its own training rows (k-fold folds
+    # differ), then its output layer is re-expressed in the run's scaler, so that every member's
+    # outputs mean the same thing at prediction time. Members sharing one split share one scaler.
+    shared = prep.task_type != "regression" or all(np.array_equal(s[0], splits[0][0]) for s in splits)
+    scaler = _fit_scaler(prep.task_type, prep.pack, splits[0][0] if shared else
+                         np.unique(np.concatenate([s[0] for s in splits])))
     task = GraphPropertyTask(prep.task_type, prep.targets, scaler, opts.monitor or "")
     config = {
         "format": FORMAT_VERSION, "kind": "molecules", "status": "training",
@@ -337,16 +341,25 @@ def _train_members(
             shown = record.get(f"val_{task.monitor}", float("nan"))
             reporter.advance(_bar, 1, info=f"loss {record['train_loss']:.4f}  val {task.monitor} {shown:.4f}")
 
+        member_task = task if shared else GraphPropertyTask(
+            prep.task_type, prep.targets, _fit_scaler(prep.task_type, prep.pack, train_idx), task.monitor)
         try:
             result = fit(
-                model, task, make_loader, val_loader, loop, resume=state, on_epoch=on_epoch,
+                model, member_task, make_loader, val_loader, loop, resume=state, on_epoch=on_epoch,
                 save_state=lambda s, _m=member: save_tensors(state_path(run, _m), s),
             )
         except TrainingInterrupted as exc:
             if state_path(run, member).is_file():
                 raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
             raise
-        save_member(run, member, result.best_state)
+        best = result.best_state
+        if member_task is not task:
+            model.load_state_dict(best)
+            member_scaler = member_task.scaler
+            model.rescale_output(torch.as_tensor(member_scaler.std / scaler.std, dtype=torch.float32),
+                                 torch.as_tensor((member_scaler.mean - scaler.mean) / scaler.std, dtype=torch.float32))
+            best = model.state_dict()
+        save_member(run, member, best)
         state_path(run, member).unlink(missing_ok=True)
         reporter.finish(bar)
         results.append(result)
@@ -368,18 +381,25 @@ def _evaluate_run(run: Path, opts: TrainOptions, prep: Prepared, splits: list, t
     y, mask = pack.y.numpy().astype(float), pack.y_mask.numpy()
     n_targets = len(prep.targets)
     kfold = opts.split == "kfold"
-    test_rows = np.concatenate([s[2] for s in splits]) if kfold else splits[0][2]
+    per_fold = len(splits) // opts.folds if kfold else len(splits)
+    test_rows = np.concatenate([s[2] for s in splits[::per_fold]]) if kfold else splits[0][2]
     preds = np.zeros((len(test_rows), n_targets))
     stds = np.zeros_like(preds)
     val_metrics = []
     if kfold:
+        # Members come fold by fold (``ensemble`` of them each); a fold's test rows get their mean.
         offset = 0
-        for model, (_, val_idx, test_idx) in zip(trained.models, splits):
-            model.to(device)
-            p, _ = task.predict(model, PackLoader(pack, batch_size=256, indices=test_idx), device)
-            preds[offset : offset + len(test_idx)] = p
+        for fold in range(opts.folds):
+            _, val_idx, test_idx = splits[fold * per_fold]
+            fold_preds = []
+            for model in trained.models[fold * per_fold : (fold + 1) * per_fold]:
+                model.to(device)
+                fold_preds.append(task.predict(model, PackLoader(pack, batch_size=256, indices=test_idx), device)[0])
+                val_metrics.append(task.evaluate(model, PackLoader(pack, batch_size=256, indices=val_idx), device))
+            stack = np.stack(fold_preds)
+            preds[offset : offset + len(test_idx)] = stack.mean(0)
+            stds[offset : offset + len(test_idx)] = stack.std(0)
             offset += len(test_idx)
-            val_metrics.append(task.evaluate(model, PackLoader(pack, batch_size=256, indices=val_idx), device))
     else:
         member_preds = []
         for model in trained.models:
@@ -406,7 +426,7 @@ def _evaluate_run(run: Path, opts: TrainOptions, prep: Prepared, splits: list, t
     for t, name in enumerate(prep.targets):
         table[f"{name}_true"] = np.where(mask[test_rows, t], y[test_rows, t], np.nan)
         table[f"{name}_pred"] = preds[:, t]
-        if len(splits) > 1 and not kfold:
+        if per_fold > 1:
             table[f"{name}_std"] = stds[:, t]
     with atomic_open(run / "test_predictions.csv", "w", newline="") as handle:
         table.to_csv(handle, index=False, float_format="%.6g")

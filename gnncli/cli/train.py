@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         split_sizes: Annotated[str, typer.Option(help="Train,val,test fractions.")] = "0.8,0.1,0.1",
         folds: Annotated[int, typer.Option(help="Folds for --split kfold.")] = 5,
         split_col: Annotated[str | None, typer.Option(help="Column of train/val/test labels (implies --split column).")] = None,
-        ensemble: Annotated[int, typer.Option(help="Models trained with different seeds; predictions average them.")] = 1,
+        ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.")] = 1,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG plots.")] = True,

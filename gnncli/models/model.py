@@ -205,6 +205,13 @@ class GraphModel(nn.Module):
     def forward(self, batch: Batch) -> Tensor:
         return self.head(self.embed(batch))
 
+    @torch.no_grad()
+    def rescale_output(self, scale: Tensor, shift: Tensor) -> None:
+        """Fold ``output * scale + shift`` (per output) into the last layer, in place."""
+        last = self.head[-1]
+        last.weight.mul_(scale.to(last.weight).unsqueeze(1))
+        last.bias.mul_(scale.to(last.bias)).add_(shift.to(last.bias))
+
     def for_inference(self) -> GraphModel:
         """Switch to eval mode and to a faster encoder computing the same function, where one exists
         (:meth:`DMPNNEncoder.padded <gnncli.nn.dmpnn.DMPNNEncoder.padded>`). In place; returns ``self``."""

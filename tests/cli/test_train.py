@@ -75,6 +75,32 @@ def test_other_splits_and_models(tmp_path, extra):
         assert summary["members"] == 3 and summary["molecules"]["test"] == 45
 
 
+def test_kfold_ensemble_members_keep_their_fold_scalers(tmp_path):
+    from gnncli.domains.pack import PackLoader
+    from gnncli.testing import molecule_pack
+
+    data = write_molecule_csv(tmp_path / "d.csv", n=45)
+    result = invoke("train", data, "-t", "logp", *FAST, "--split", "kfold", "--folds", "3", "--ensemble", "2",
+                    "--out", tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    assert summary["members"] == 6 and summary["molecules"]["test"] == 45
+    assert "logp_std" in pd.read_csv(tmp_path / "run" / "test_predictions.csv").columns
+    splits = json.loads((tmp_path / "run" / "splits.json").read_text())
+    assert splits[0] == splits[1] and splits[0]["test"] != splits[2]["test"]
+    # Each member trained in its own fold's target scale; loaded with the run's single scaler, it
+    # must still give the validation RMSE it was selected with (metrics.csv, in original units).
+    run = load_run(tmp_path / "run")
+    frame = pd.read_csv(data)
+    history = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    pack = molecule_pack(frame["smiles"].tolist())
+    for member in (0, 3, 5):
+        val = np.asarray(splits[member]["val"])
+        preds = run.task.predict(run.models[member], PackLoader(pack, batch_size=64, indices=val), torch.device("cpu"))[0]
+        rmse = float(np.sqrt(np.mean((preds[:, 0] - frame["logp"].to_numpy()[val]) ** 2)))
+        assert rmse == pytest.approx(history.loc[history["member"] == member, "val_rmse"].min(), rel=1e-4)
+
+
 def test_split_column(tmp_path):
     data = write_molecule_csv(tmp_path / "d.csv", n=30)
     frame = pd.read_csv(data)
