@@ -21,12 +21,11 @@ from functools import partial
 import numpy as np
 import torch
 
-from gnncli.domains.molecules import (
-    _BLOCK, Featurizer, MoleculeFrame, _pool_context, default_workers, iter_molecules,
-)
+from gnncli.domains.molecules import Featurizer, MoleculeFrame, default_workers, iter_molecules
 from gnncli.domains.pack import GraphPack, PackLoader
 from gnncli.errors import InputError
 from gnncli.featurizers.molecule import featurize_batch
+from gnncli.parallel import BlockPool
 from gnncli.runs import TrainedRun, load_run
 from gnncli.runtime import tune_allocator
 from gnncli.train.loop import resolve_device
@@ -80,50 +79,32 @@ def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int) -> 
     run = _WORKER["run"]
     x, ei, ea, n_atoms, n_edges, errors = featurize_batch(run.featurizer, smiles)
     pack = GraphPack.from_arrays(x, ei, ea, n_atoms, n_edges)
-    out = run_models(run, pack, torch.device("cpu"), batch_size, embed=embed, member=member)
-    valid = np.asarray([i for i in range(len(smiles)) if i not in errors], np.int64)
-    return out, valid, errors
+    return run_models(run, pack, torch.device("cpu"), batch_size, embed=embed, member=member), errors
 
 
 def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, embed: bool,
                member: int, batch_size: int) -> Iterator[tuple]:
     work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size)
     _WORKER.update(run=run, dir=str(run.path))
-    pool = None
     threads = torch.get_num_threads()
-    if workers > 1:
-        pool = _pool_context().Pool(workers, initializer=_init_worker, initargs=(str(run.path), 1))
+    pool = BlockPool(work, workers, initializer=_init_worker, initargs=(str(run.path), 1))
+
+    def gather(mf: MoleculeFrame, submitted) -> tuple:
+        parts, valid, errors = pool.collect(submitted)
+        errors.update(mf.record_errors)
+        outs = [out for (out,) in parts if out is not None]
+        return mf, (np.concatenate(outs, axis=0 if embed else 1) if outs else None), valid, errors
+
     try:
         pending: deque = deque()
-
-        def submit(mf: MoleculeFrame):
-            smiles = mf.smiles_to_featurize()
-            blocks = [smiles[i : i + _BLOCK] for i in range(0, len(smiles), _BLOCK)]
-            return blocks, (pool.imap(work, blocks) if pool is not None else map(work, blocks))
-
-        def gather(mf: MoleculeFrame, submitted) -> tuple:
-            blocks, results = submitted
-            outs, valid, errors = [], [], {}
-            for b, (out, v, errs) in enumerate(results):
-                offset = b * _BLOCK
-                if out is not None:
-                    outs.append(out)
-                valid.append(v + offset)
-                errors.update({offset + k: e for k, e in errs.items()})
-            errors.update(mf.record_errors)
-            axis = 0 if embed else 1
-            return mf, (np.concatenate(outs, axis=axis) if outs else None), np.concatenate(valid) if valid else np.zeros(0, np.int64), errors
-
         for mf in chunks:
-            pending.append((mf, submit(mf)))
+            pending.append((mf, pool.submit(mf.smiles_to_featurize())))
             if len(pending) > 1:  # keep the next chunk queued so the workers never wait
                 yield gather(*pending.popleft())
         while pending:
             yield gather(*pending.popleft())
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        pool.close()
         torch.set_num_threads(threads)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from gnncli.errors import CheckpointError
 from gnncli.featurizers.molecule import MoleculeFeaturizer
 from gnncli.io import load_tensors, read_json, save_tensors

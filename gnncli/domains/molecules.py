@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +26,7 @@ from gnncli.domains.pack import GraphPack
 from gnncli.errors import InputError, UsageError
 from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch, parse_smiles
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
+from gnncli.parallel import BLOCK_SIZE, BlockPool, lower_priority
 
 FORMATS = ("csv", "tsv", "smi", "sdf")
 _EXTENSIONS = {
@@ -325,37 +325,19 @@ def _is_number(value: object) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Featurization: in parallel worker processes, cached on disk.
 
-_BLOCK = 256
-
-
-def _worker_init() -> None:
-    """Run featurization workers at lower priority: the process that feeds the model (and the
-    model itself) must not be starved by its own workers when there are few cores."""
-    try:
-        os.nice(10)
-    except OSError:
-        pass
-
-
-def _pool_context():
-    # fork where available (as torch's DataLoader does): workers need not re-import the caller's
-    # __main__, so scripts without a main guard, `python -` and notebooks work. The workers run
-    # only RDKit and numpy, never torch, so inheriting torch's thread pools is harmless.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
-
-
 class Featurizer:
     """Featurizes lists of SMILES (:meth:`submit`, then :meth:`collect`), in ``workers``
-    processes kept alive across calls.
+    processes kept alive across calls (lists of a few blocks are featurized in-process).
 
     Use as a context manager so worker processes are closed. ``workers=1`` runs in-process.
     """
 
     def __init__(self, featurizer: MoleculeFeaturizer, workers: int = 1) -> None:
         self.featurizer = featurizer
-        self.workers = max(1, workers)
-        self._pool = None
+        # The workers run only RDKit and numpy, never torch, so inheriting torch's thread pools
+        # through fork is harmless.
+        self._blocks = BlockPool(partial(featurize_batch, featurizer), workers,
+                                 initializer=lower_priority, min_items=2 * BLOCK_SIZE)
 
     def __enter__(self) -> Featurizer:
         return self
@@ -364,23 +346,14 @@ class Featurizer:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        self._blocks.close()
 
-    def submit(self, smiles: Sequence) -> tuple[list, object]:
+    def submit(self, smiles: Sequence) -> tuple:
         """Start featurizing ``smiles`` (in the workers when there are any); see :meth:`collect`."""
-        blocks = [list(smiles[i : i + _BLOCK]) for i in range(0, len(smiles), _BLOCK)]
-        work = partial(featurize_batch, self.featurizer)
-        if self.workers > 1 and len(smiles) > 2 * _BLOCK:
-            if self._pool is None:
-                self._pool = _pool_context().Pool(self.workers, initializer=_worker_init)
-            return blocks, self._pool.imap(work, blocks)
-        return blocks, map(work, blocks)  # lazy: runs in this process during collect
+        return self._blocks.submit(smiles)
 
     def collect(
-        self, submitted: tuple[list, object], extra_errors: dict[int, str] | None = None,
+        self, submitted: tuple, extra_errors: dict[int, str] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
         """Wait for a :meth:`submit`; returns ``(pack, valid_positions, errors)``.
@@ -389,15 +362,7 @@ class Featurizer:
         in the submitted list, and ``errors`` maps each invalid position to its reason
         (``extra_errors`` from the reader take precedence).
         """
-        blocks, results = submitted
-        parts, errors, valid = [], {}, []
-        for b, (x, ei, ea, n_atoms, n_edges, errs) in enumerate(results):
-            offset = b * _BLOCK
-            errors.update({offset + k: v for k, v in errs.items()})
-            valid.extend(offset + i for i in range(len(blocks[b])) if i not in errs)
-            parts.append((x, ei, ea, n_atoms, n_edges))
-            if progress is not None:
-                progress(len(blocks[b]))
+        parts, valid, errors = self._blocks.collect(submitted, progress)
         errors.update(extra_errors or {})
         if parts:
             x = np.concatenate([p[0] for p in parts])
@@ -409,12 +374,12 @@ class Featurizer:
             f = self.featurizer
             x, ei, ea = np.zeros((0, f.atom_dim), np.float32), np.zeros((2, 0), np.int64), np.zeros((0, f.bond_dim), np.float32)
             na = ne = np.zeros(0, np.int64)
-        return GraphPack.from_arrays(x, ei, ea, na, ne), np.asarray(valid, np.int64), errors
+        return GraphPack.from_arrays(x, ei, ea, na, ne), valid, errors
 
 
 def default_workers(n_items: int) -> int:
     """Worker processes worth starting for ``n_items`` molecules."""
-    if n_items < 4 * _BLOCK:
+    if n_items < 4 * BLOCK_SIZE:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
 

@@ -3,8 +3,8 @@
 from gnncli.featurizers.molecule import (
     AtomFeaturizer,
     BondFeaturizer,
-    MolGraph,
     MoleculeFeaturizer,
+    MolGraph,
 )
 
 __all__ = ["AtomFeaturizer", "BondFeaturizer", "MolGraph", "MoleculeFeaturizer"]
