@@ -102,3 +102,21 @@ def test_predict_json_counts_need_out(trained_run, tmp_path):
     result = invoke("predict", trained_run, lib, "--json", "--out", tmp_path / "p.csv")
     assert result.exit_code == 0
     assert last_json(result.output) == {"rows": 2, "predicted": 1, "invalid": 1}
+
+
+def test_predict_with_spawned_workers(trained_run, tmp_path, monkeypatch):
+    """Where fork is unavailable (macOS, Windows) workers are spawned and load the run themselves."""
+    import multiprocessing
+
+    from gnncli import parallel
+
+    monkeypatch.setattr(parallel, "pool_context", lambda: multiprocessing.get_context("spawn"))
+    smiles = ["CCO", "c1ccccc1", "CC(=O)O", "not_a_smiles", "CCN"] * 120  # > 2 blocks
+    lib = tmp_path / "big.smi"
+    lib.write_text("\n".join(smiles) + "\n")
+    spawned = invoke("predict", trained_run, lib, "--workers", "2")
+    alone = invoke("predict", trained_run, lib, "--workers", "1")
+    assert spawned.exit_code == 0 and alone.exit_code == 0, spawned.output
+    a, b = pd.read_csv(io.StringIO(spawned.stdout)), pd.read_csv(io.StringIO(alone.stdout))
+    pd.testing.assert_frame_equal(a, b, atol=1e-5)
+    assert a["error"].notna().sum() == 120
