@@ -14,6 +14,8 @@ Both yield, per chunk of input rows, ``(mol_frame, outputs, valid_positions, err
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections import deque
 from collections.abc import Iterator
 from functools import partial
@@ -131,8 +133,8 @@ def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, 
           member: int = 0, batch_size: int = 64) -> Iterator[tuple[MoleculeFrame, np.ndarray | None, np.ndarray, dict]]:
     """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
     dev = resolve_device(device)
-    for model in run.models:
-        model.to(dev).for_inference()
+    # Inference copies of the models: the caller's run keeps its own (trainable, unpadded) ones.
+    run = dataclasses.replace(run, models=[copy.deepcopy(m).to(dev).for_inference() for m in run.models])
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
     chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
     if dev.type == "cpu":

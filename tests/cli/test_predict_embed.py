@@ -3,6 +3,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from .conftest import invoke, last_json
 
@@ -120,3 +121,21 @@ def test_predict_with_spawned_workers(trained_run, tmp_path, monkeypatch):
     a, b = pd.read_csv(io.StringIO(spawned.stdout)), pd.read_csv(io.StringIO(alone.stdout))
     pd.testing.assert_frame_equal(a, b, atol=1e-5)
     assert a["error"].notna().sum() == 120
+
+
+def test_predicting_leaves_the_callers_models_as_trained(tmp_path):
+    from gnncli import api
+    from gnncli.runs import load_run
+    from gnncli.testing import write_molecule_csv
+
+    data = write_molecule_csv(tmp_path / "d.csv", n=30)
+    args = ["--epochs", "1", "--hidden", "30", "--batch-size", "16", "--no-plots", "--out", tmp_path / "run"]
+    assert invoke("train", data, "-t", "logp", *args).exit_code == 0
+    run = load_run(tmp_path / "run")  # hidden 30: inference pads it to 32
+    before = {k: v.clone() for k, v in run.models[0].state_dict().items()}
+    lib = tmp_path / "lib.smi"
+    lib.write_text("CCO\nc1ccccc1\n")
+    api.predict(run, [str(lib)], io.StringIO(), workers=1)
+    after = run.models[0].state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # same shapes and weights: not padded
