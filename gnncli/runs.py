@@ -59,6 +59,8 @@ def load_run(path: str | Path) -> TrainedRun:
     if not run.is_dir():
         raise CheckpointError(f"{run}: not a run folder (expected the --out folder of gnn train)")
     config_file = run / "config.json"
+    if not config_file.is_file():
+        raise CheckpointError(f"{run}: not a run folder (no config.json; expected the --out folder of gnn train)")
     config = read_json(config_file)
     try:
         if config.get("format") != FORMAT_VERSION:

@@ -8,11 +8,13 @@ Invalid molecules never stop a job: they are reported per row.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -117,6 +119,8 @@ def iter_molecules(
     path: str, *, smiles_col: str | None = None, fmt: str | None = None, chunk_size: int | None = 10_000
 ) -> Iterator[MoleculeFrame]:
     """Stream a molecule file as frames of at most ``chunk_size`` rows (all at once if None)."""
+    if path != STDIN:
+        check_input_file(path)
     kind = detect_format(path, fmt)
     if path == STDIN:
         handle: io.TextIOBase = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="") \
@@ -133,22 +137,19 @@ def iter_molecules(
         stream = _Prepend(first, handle)
         yield from _dispatch(kind, stream, STDIN, smiles_col, chunk_size)
         return
-    check_input_file(path)
-    if kind == "sdf":
-        import gzip
-
-        opener = gzip.open if path.lower().endswith(".gz") else open
-        with opener(path, "rb") as raw:
-            yield from _iter_sdf(raw, path, chunk_size)
-        return
-    if kind == "smi":
-        import gzip
-
-        opener = gzip.open if path.lower().endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8", newline="") as text:
-            yield from _iter_smi(text, path, chunk_size)
-        return
-    yield from _iter_table(path, path, "," if kind == "csv" else "\t", smiles_col, chunk_size)
+    try:
+        if kind == "sdf":
+            opener = gzip.open if path.lower().endswith(".gz") else open
+            with opener(path, "rb") as raw:
+                yield from _iter_sdf(raw, path, chunk_size)
+        elif kind == "smi":
+            opener = gzip.open if path.lower().endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", newline="") as text:
+                yield from _iter_smi(text, path, chunk_size)
+        else:
+            yield from _iter_table(path, path, "," if kind == "csv" else "\t", smiles_col, chunk_size)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # pandas raises these too
+        raise InputError(f"{path}: not a valid gzip file ({exc})") from None
 
 
 def _dispatch(kind: str, stream, source: str, smiles_col, chunk_size) -> Iterator[MoleculeFrame]:

@@ -1,5 +1,7 @@
 import shutil
 
+import pytest
+
 from gnncli.testing import write_molecule_csv
 
 from .conftest import FAST, invoke
@@ -103,6 +105,23 @@ def test_checkpoint_from_another_featurizer(trained_run, tmp_path):
 def test_not_a_run_folder(tmp_path):
     (tmp_path / "l.smi").write_text("CCO\n")
     _one_line_error(invoke("predict", tmp_path / "nothing", tmp_path / "l.smi"), 1, "not a run folder")
+    (tmp_path / "folder").mkdir()  # exists, but holds no run
+    _one_line_error(invoke("predict", tmp_path / "folder", tmp_path / "l.smi"), 1, "folder: not a run folder")
+
+
+def test_folder_given_as_input(trained_run, tmp_path):
+    _one_line_error(invoke("predict", trained_run, tmp_path), 1, str(tmp_path), "is a folder")
+
+
+@pytest.mark.parametrize("name", ["lib.smi.gz", "lib.csv.gz"])
+def test_damaged_gzip_input(trained_run, tmp_path, name):
+    import gzip
+
+    whole = gzip.compress(b"smiles\nCCO\nCCN\n" * 50)
+    (tmp_path / "not.smi.gz").write_bytes(b"plain text")
+    (tmp_path / name).write_bytes(whole[: len(whole) // 2])  # cut short, as by a failed download
+    _one_line_error(invoke("predict", trained_run, tmp_path / "not.smi.gz"), 1, "not.smi.gz", "not a valid gzip file")
+    _one_line_error(invoke("predict", trained_run, tmp_path / name), 1, name, "not a valid gzip file")
 
 
 def test_bad_device_is_usage_error(tmp_path):
