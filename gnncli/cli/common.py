@@ -80,7 +80,22 @@ def make_progress():
     """A rich progress display on stderr: description, bar, counts, a free-text ``info`` field."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
+    class _Progress(Progress):
+        def __exit__(self, exc_type, exc, tb):
+            if exc_type is not None:  # a job that fails before any progress leaves no empty bar above its error
+                for task in self.tasks:
+                    if not task.completed:
+                        self.update(task.id, visible=False)
+            return super().__exit__(exc_type, exc, tb)
+
+        def stop(self) -> None:
+            if any(task.visible for task in self.tasks):
+                return super().stop()
+            self.live.transient = True  # nothing to show: no empty line where no bar was drawn
+            if not self.disable:
+                self.live.stop()
+
+    return _Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False,
     )

@@ -134,3 +134,12 @@ def test_metric_of_the_other_task_type(tmp_path):
     data = write_molecule_csv(tmp_path / "d.csv", n=20)
     _one_line_error(invoke("train", data, "-t", "logp", "--metric", "roc_auc", *FAST), 2,
                     "--metric roc_auc does not fit a regression task", "scaled_rmse")
+
+
+def test_failing_at_once_prints_only_the_error(trained_run, tmp_path):
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n")
+    for args in (("train", tmp_path / "d.csv", *FAST), ("predict", trained_run, tmp_path / "d.csv")):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        assert result.output.splitlines() == [result.output.strip()], result.output  # no empty bar, no blank line
+        assert result.output.startswith("error:")
