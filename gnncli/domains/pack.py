@@ -24,7 +24,8 @@ class GraphPack:
 
     Shapes: ``x`` [total_nodes, F], ``edge_index`` [2, total_edges] (local to each graph),
     ``edge_attr`` [total_edges, F_e], ``node_ptr`` [G + 1], ``edge_ptr`` [G + 1],
-    ``y`` [G, T] or None, ``y_mask`` [G, T] (bool) or None.
+    ``y`` [G, T] or None, ``y_mask`` [G, T] (bool) or None, ``pos`` [total_nodes, 3] (node
+    coordinates, for 3D inputs and equivariant models) or None.
     """
 
     x: Tensor
@@ -34,6 +35,7 @@ class GraphPack:
     edge_ptr: Tensor
     y: Tensor | None = None
     y_mask: Tensor | None = None
+    pos: Tensor | None = None
 
     def __len__(self) -> int:
         return self.node_ptr.numel() - 1
@@ -41,7 +43,7 @@ class GraphPack:
     @classmethod
     def from_arrays(
         cls, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray,
-        num_nodes: np.ndarray, num_edges: np.ndarray,
+        num_nodes: np.ndarray, num_edges: np.ndarray, pos: np.ndarray | None = None,
     ) -> GraphPack:
         node_ptr = np.zeros(len(num_nodes) + 1, np.int64)
         np.cumsum(num_nodes, out=node_ptr[1:])
@@ -52,6 +54,7 @@ class GraphPack:
             torch.from_numpy(np.ascontiguousarray(edge_index, np.int64)),
             torch.from_numpy(np.ascontiguousarray(edge_attr, np.float32)),
             torch.from_numpy(node_ptr), torch.from_numpy(edge_ptr),
+            pos=None if pos is None else torch.from_numpy(np.ascontiguousarray(pos, np.float32)),
         )
 
     @classmethod
@@ -70,13 +73,15 @@ class GraphPack:
         if all(p.y is not None for p in packs):
             out.y = torch.cat([p.y for p in packs])
             out.y_mask = torch.cat([p.y_mask for p in packs])
+        if all(p.pos is not None for p in packs):
+            out.pos = torch.cat([p.pos for p in packs])
         return out
 
     def with_targets(self, y: Tensor, y_mask: Tensor) -> GraphPack:
         """A pack sharing this one's graphs, with targets ``y`` [G, T] and ``y_mask`` [G, T]."""
         if y.shape[0] != len(self):
             raise ValueError(f"{y.shape[0]} target rows for {len(self)} graphs")
-        return GraphPack(self.x, self.edge_index, self.edge_attr, self.node_ptr, self.edge_ptr, y, y_mask)
+        return GraphPack(self.x, self.edge_index, self.edge_attr, self.node_ptr, self.edge_ptr, y, y_mask, self.pos)
 
     def get(self, i: int) -> Data:
         """Graph ``i`` as a plain ``Data``."""
@@ -85,6 +90,8 @@ class GraphPack:
         data = Data(x=self.x[n0:n1], edge_index=self.edge_index[:, e0:e1], edge_attr=self.edge_attr[e0:e1])
         if self.y is not None:
             data.y, data.y_mask = self.y[i : i + 1], self.y_mask[i : i + 1]
+        if self.pos is not None:
+            data.pos = self.pos[n0:n1]
         return data
 
     def batch(self, index: Tensor | Sequence[int]) -> Batch:
@@ -106,6 +113,8 @@ class GraphPack:
         out._num_graphs = index.numel()
         if self.y is not None:
             out.y, out.y_mask = self.y[index], self.y_mask[index]
+        if self.pos is not None:
+            out.pos = self.pos[node_idx]
         return out
 
     def subset(self, index: Tensor | Sequence[int]) -> GraphPack:
@@ -117,7 +126,8 @@ class GraphPack:
         local = b.edge_index - b.ptr[:-1].repeat_interleave(e_counts)
         e_ptr = torch.zeros(len(counts) + 1, dtype=torch.long)
         torch.cumsum(e_counts, 0, out=e_ptr[1:])
-        return GraphPack(b.x, local, b.edge_attr, b.ptr, e_ptr, getattr(b, "y", None), getattr(b, "y_mask", None))
+        return GraphPack(b.x, local, b.edge_attr, b.ptr, e_ptr, getattr(b, "y", None), getattr(b, "y_mask", None),
+                         getattr(b, "pos", None))
 
 
 def _ranges(starts: Tensor, counts: Tensor) -> Tensor:
