@@ -14,7 +14,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GCNConv, GINConv, GINEConv, NNConv, SAGEConv
 from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
 
-from gnncli.models.names import ENCODER_NAMES, READOUTS  # noqa: F401  (READOUTS re-exported)
+from gnncli.models.names import ENCODER_NAMES, LEVELS, READOUTS  # noqa: F401  (READOUTS re-exported)
 from gnncli.nn import DMPNNEncoder, VirtualNode
 
 ENCODERS: dict[str, Callable[..., nn.Module]] = {}
@@ -33,7 +33,8 @@ class ModelConfig:
     """Everything needed to rebuild a model (saved in every run folder's ``config.json``).
 
     ``hidden=None`` takes the encoder's default (300; 64 for ``mpnn``, whose edge network
-    outputs a hidden x hidden matrix per edge).
+    outputs a hidden x hidden matrix per edge). ``level="node"`` drops the readout: one output
+    per node (binding sites, per-node powers) from the same encoder and head.
     """
 
     encoder: str = "dmpnn"
@@ -47,12 +48,15 @@ class ModelConfig:
     ffn_layers: int = 1
     ffn_hidden: int | None = None
     virtual_node: bool = False
+    level: str = "graph"
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown model '{self.encoder}' (choose from {', '.join(ENCODERS)})")
         if self.readout not in READOUTS:
             raise ValueError(f"unknown readout '{self.readout}' (choose from {', '.join(READOUTS)})")
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown output level '{self.level}' (choose from {', '.join(LEVELS)})")
         if self.hidden is None:
             self.hidden = 64 if self.encoder == "mpnn" else 300
         if self.ffn_hidden is None:
@@ -169,11 +173,12 @@ class ScaledSum(SumAggregation):
 
 
 class GraphModel(nn.Module):
-    """``encoder -> readout -> FFN head``: one vector per graph, ``out_channels`` outputs each.
+    """``encoder -> readout -> FFN head``: one vector per graph, ``out_channels`` outputs each;
+    with ``config.level == "node"``, ``encoder -> FFN head``: one per node.
 
     Shapes:
         input: a ``torch_geometric.data.Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``.
-        output: :meth:`forward` [B, out_channels]; :meth:`embed` [B, hidden].
+        output: :meth:`forward` [B, out_channels]; :meth:`embed` [B, hidden] ([N, ...] per node).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -181,7 +186,9 @@ class GraphModel(nn.Module):
         self.config = config
         self.encoder = ENCODERS[config.encoder](config)
         hidden = config.hidden
-        if config.readout == "mean":
+        if config.level == "node":
+            self.readout = None
+        elif config.readout == "mean":
             self.readout = MeanAggregation()
         elif config.readout == "sum":
             self.readout = SumAggregation()
@@ -198,8 +205,10 @@ class GraphModel(nn.Module):
         self.head = nn.Sequential(*layers)
 
     def embed(self, batch: Batch) -> Tensor:
-        """The readout vector of each graph (what ``gnn embed`` writes)."""
+        """The readout vector of each graph (what ``gnn embed`` writes), or each node's state."""
         h = self.encoder(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        if self.readout is None:
+            return h
         return self.readout(h, batch.batch, dim_size=batch.num_graphs)
 
     def forward(self, batch: Batch) -> Tensor:

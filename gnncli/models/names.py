@@ -5,3 +5,4 @@
 
 ENCODER_NAMES = ("dmpnn", "gine", "gin", "gcn", "gat", "sage", "mpnn")
 READOUTS = ("mean", "sum", "norm", "attention")
+LEVELS = ("graph", "node")  # one output per graph (after a readout) or per node (none)

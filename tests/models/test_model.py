@@ -87,3 +87,21 @@ def test_for_inference_leaves_other_encoders_as_they_are():
     model = _model("gine")
     encoder = model.encoder
     assert model.for_inference() is model and model.encoder is encoder and not model.training
+
+
+@pytest.mark.parametrize("encoder", ["dmpnn", "gine", "gcn"])
+def test_node_level_outputs_follow_their_nodes(encoder):
+    from torch_geometric.data import Batch
+
+    from gnncli.testing import permute_graph
+
+    model = _model(encoder, level="node", virtual_node=encoder == "dmpnn").eval()
+    data = PACK.get(3)  # nicotine
+    perm = torch.randperm(data.num_nodes, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = model(PACK.batch([3]))
+        permuted = model(Batch.from_data_list([permute_graph(data, perm)]))
+    assert out.shape == (data.num_nodes, 2) and model.embed(PACK.batch([3])).shape == (data.num_nodes, 32)
+    assert torch.allclose(permuted, out[perm], atol=1e-5)  # equivariant: outputs move with their nodes
+    with pytest.raises(ValueError, match="unknown output level"):
+        ModelConfig(level="edge")
