@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnncli.train.metrics import HIGHER_IS_BETTER, METRICS, score
+from gnncli.train.metrics import HIGHER_IS_BETTER, SCALABLE, score
 from gnncli.train.scaler import TargetScaler
 
 TASK_TYPES = ("regression", "classification")
@@ -43,7 +43,7 @@ class GraphPropertyTask:
             raise ValueError(f"unknown task '{self.task_type}'")
         if not self.monitor:
             self.monitor = "rmse" if self.task_type == "regression" else "roc_auc"
-        if self.task_type == "regression" and len(self.targets) > 1 and self.monitor in ("rmse", "mae"):
+        if self.task_type == "regression" and len(self.targets) > 1 and self.monitor in SCALABLE:
             # Averaged in original units, the target with the largest scale would decide alone.
             self.monitor = f"scaled_{self.monitor}"
         self.higher_is_better = HIGHER_IS_BETTER[self.monitor]
@@ -92,10 +92,5 @@ class GraphPropertyTask:
 
     def score(self, y: np.ndarray, preds: np.ndarray, mask: np.ndarray) -> dict[str, float]:
         """Every metric of this task type for predictions ``preds`` [N, T] (original units)."""
-        metrics = score(self.task_type, y, preds, mask, self.targets)
-        if self.task_type == "regression":
-            for name in ("rmse", "mae"):
-                per_target = METRICS[name](y, preds, mask) / self.scaler.std
-                finite = per_target[np.isfinite(per_target)]
-                metrics[f"scaled_{name}"] = float(finite.mean()) if finite.size else float("nan")
-        return metrics
+        scale = self.scaler.std if self.task_type == "regression" else None
+        return score(self.task_type, y, preds, mask, self.targets, scale)

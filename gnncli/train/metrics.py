@@ -10,16 +10,17 @@ import numpy as np
 
 REGRESSION = ("rmse", "mae", "r2")
 CLASSIFICATION = ("roc_auc", "pr_auc", "accuracy", "mcc")
+#: Per-target RMSE / MAE in units of each target's training-set standard deviation, averaged over
+#: targets (what multi-target regression selects models on): ``scaled_<metric>`` for these.
+SCALABLE = ("rmse", "mae")
 HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "roc_auc": True, "pr_auc": True, "accuracy": True, "mcc": True,
-                    # per-target RMSE / MAE in units of each target's training-set standard deviation,
-                    # averaged over targets (what multi-target regression selects models on)
-                    "scaled_rmse": False, "scaled_mae": False}
+                    **{f"scaled_{m}": False for m in SCALABLE}}
 
 
 def metric_names(task_type: str) -> tuple[str, ...]:
     """The metrics that can watch training of a ``task_type`` task (``--metric`` choices)."""
     if task_type == "regression":
-        return (*REGRESSION, "scaled_rmse", "scaled_mae")
+        return (*REGRESSION, *(f"scaled_{m}" for m in SCALABLE))
     return CLASSIFICATION
 
 
@@ -109,14 +110,26 @@ def mcc(y_true, y_prob, mask):
 METRICS = {"rmse": rmse, "mae": mae, "r2": r2, "roc_auc": roc_auc, "pr_auc": pr_auc, "accuracy": accuracy, "mcc": mcc}
 
 
-def score(task_type: str, y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, names: list[str]) -> dict:
-    """Every metric of ``task_type``: the mean over targets under its name, and ``name/target`` each."""
+def score(task_type: str, y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, names: list[str],
+          scale: np.ndarray | None = None) -> dict:
+    """Every metric of ``task_type``: the mean over targets under its name, and ``name/target`` each.
+
+    With ``scale`` (each target's standard deviation), also ``scaled_rmse`` and ``scaled_mae``.
+    """
     out: dict[str, float] = {}
+    per_target = {}
     for metric in REGRESSION if task_type == "regression" else CLASSIFICATION:
-        values = METRICS[metric](y_true, y_pred, mask)
-        finite = values[np.isfinite(values)]
-        out[metric] = float(finite.mean()) if finite.size else float("nan")
+        per_target[metric] = values = METRICS[metric](y_true, y_pred, mask)
+        out[metric] = _finite_mean(values)
         if len(names) > 1:
             for name, value in zip(names, values):
                 out[f"{metric}/{name}"] = float(value)
+    if scale is not None:
+        for metric in SCALABLE:
+            out[f"scaled_{metric}"] = _finite_mean(per_target[metric] / scale)
     return out
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
