@@ -14,8 +14,6 @@ Both yield, per chunk of input rows, ``(mol_frame, outputs, valid_positions, err
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections import deque
 from collections.abc import Iterator
 from functools import partial
@@ -71,10 +69,7 @@ def _init_worker(run_dir: str, threads: int) -> None:
     tune_allocator()  # inherited through fork already; needed where workers are spawned
     torch.set_num_threads(threads)
     if "run" not in _WORKER or _WORKER["dir"] != run_dir:  # forked workers inherit it already loaded
-        run = load_run(run_dir)
-        for model in run.models:
-            model.for_inference()
-        _WORKER.update(run=run, dir=run_dir)
+        _WORKER.update(run=load_run(run_dir).for_inference(), dir=run_dir)
 
 
 def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int) -> tuple:
@@ -88,7 +83,6 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
                member: int, batch_size: int) -> Iterator[tuple]:
     work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size)
     _WORKER.update(run=run, dir=str(run.path))
-    threads = torch.get_num_threads()
     pool = BlockPool(work, workers, initializer=_init_worker, initargs=(str(run.path), 1))
 
     def gather(mf: MoleculeFrame, submitted) -> tuple:
@@ -107,7 +101,6 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
             yield gather(*pending.popleft())
     finally:
         pool.close()
-        torch.set_num_threads(threads)
 
 
 # -- CUDA: featurize in workers, model in this process -----------------------------------------
@@ -133,8 +126,7 @@ def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, 
           member: int = 0, batch_size: int = 64) -> Iterator[tuple[MoleculeFrame, np.ndarray | None, np.ndarray, dict]]:
     """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
     dev = resolve_device(device)
-    # Inference copies of the models: the caller's run keeps its own (trainable, unpadded) ones.
-    run = dataclasses.replace(run, models=[copy.deepcopy(m).to(dev).for_inference() for m in run.models])
+    run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
     chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
     if dev.type == "cpu":

@@ -13,8 +13,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import torch
 
 from gnncli.errors import CheckpointError
 from gnncli.featurizers.molecule import MoleculeFeaturizer
@@ -51,6 +54,11 @@ class TrainedRun:
     @property
     def targets(self) -> list[str]:
         return self.task.targets
+
+    def for_inference(self, device: torch.device | str = "cpu") -> TrainedRun:
+        """This run with inference copies of its models on ``device`` (see
+        :meth:`GraphModel.for_inference`); this run keeps its own, trainable ones."""
+        return replace(self, models=[copy.deepcopy(m).to(device).for_inference() for m in self.models])
 
 
 def load_run(path: str | Path) -> TrainedRun:
