@@ -137,13 +137,12 @@ def iter_molecules(
         stream = _Prepend(first, handle)
         yield from _dispatch(kind, stream, STDIN, smiles_col, chunk_size)
         return
+    opener = gzip.open if path.lower().endswith(".gz") else open  # pandas sees .gz itself
     try:
         if kind == "sdf":
-            opener = gzip.open if path.lower().endswith(".gz") else open
             with opener(path, "rb") as raw:
                 yield from _iter_sdf(raw, path, chunk_size)
         elif kind == "smi":
-            opener = gzip.open if path.lower().endswith(".gz") else open
             with opener(path, "rt", encoding="utf-8", newline="") as text:
                 yield from _iter_smi(text, path, chunk_size)
         else:
@@ -365,16 +364,12 @@ class Featurizer:
         """
         parts, valid, errors = self._blocks.collect(submitted, progress)
         errors.update(extra_errors or {})
-        if parts:
-            x = np.concatenate([p[0] for p in parts])
-            ei = np.concatenate([p[1] for p in parts], axis=1)
-            ea = np.concatenate([p[2] for p in parts])
-            na = np.concatenate([p[3] for p in parts])
-            ne = np.concatenate([p[4] for p in parts])
-        else:
-            f = self.featurizer
-            x, ei, ea = np.zeros((0, f.atom_dim), np.float32), np.zeros((2, 0), np.int64), np.zeros((0, f.bond_dim), np.float32)
-            na = ne = np.zeros(0, np.int64)
+        parts = parts or [self.featurizer.stack([])]  # no input: empty arrays of the right widths
+        x = np.concatenate([p[0] for p in parts])
+        ei = np.concatenate([p[1] for p in parts], axis=1)
+        ea = np.concatenate([p[2] for p in parts])
+        na = np.concatenate([p[3] for p in parts])
+        ne = np.concatenate([p[4] for p in parts])
         return GraphPack.from_arrays(x, ei, ea, na, ne), valid, errors
 
 

@@ -315,7 +315,7 @@ def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
         except InvalidMolecule as exc:
             errors[pos] = str(exc)
         except Exception as exc:  # RDKit can fail in exotic ways on odd input; keep the row, mark it
-            errors[pos] = f"could not featurize: {type(exc).__name__}: {exc}"
+            errors[pos] = _could_not(exc)
     try:
         return (*featurizer.stack(mols), errors)
     except Exception:
@@ -328,5 +328,9 @@ def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
             featurizer.stack([mol])
             kept.append(mol)
         except Exception as exc:
-            errors[pos] = f"could not featurize: {type(exc).__name__}: {exc}"
+            errors[pos] = _could_not(exc)
     return (*featurizer.stack(kept), errors)
+
+
+def _could_not(exc: Exception) -> str:
+    return f"could not featurize: {type(exc).__name__}: {exc}"
