@@ -53,7 +53,6 @@ environment that runs this script; Chemprop lives in its own environment
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -69,6 +68,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gnncli.io import sha256_file
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import measure  # noqa: E402
 
@@ -82,14 +83,6 @@ CHEMPROP_DEFAULT_WARMUP = 2  # chemprop train --warmup-epochs default; it needs 
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
@@ -641,7 +634,7 @@ def main(argv=None) -> int:
             f"(dropped: {data_report['dropped_empty_smiles']} empty SMILES, "
             f"{data_report['dropped_bad_target']} bad targets, "
             f"{data_report['dropped_unparsable_smiles']} unparsable SMILES)")
-        fingerprint = {"data_sha256": file_sha256(a.data), "smiles_col": a.smiles_col, "target": a.target,
+        fingerprint = {"data_sha256": sha256_file(a.data), "smiles_col": a.smiles_col, "target": a.target,
                        "epochs": a.epochs, "split_sizes": list(a.split_sizes), "rows_used": len(df),
                        "threads": a.threads}
         runs = []

@@ -41,13 +41,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gnncli.io import sha256_file
 
 try:
     from rdkit import Chem, RDLogger
@@ -127,14 +128,6 @@ def write_lines(path: Path, smiles: list[str], with_header: bool) -> None:
     tmp.replace(path)
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -183,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "source": str(args.source),
-        "source_sha256": sha256(args.source),
+        "source_sha256": sha256_file(args.source),
         "smiles_col": args.smiles_col,
         "pool_size": len(pool),
         "source_unparsable": n_bad_source,
