@@ -1,135 +1,153 @@
-"""Running a trained run over molecule files, chunk by chunk, in input order.
+"""Running a trained run over new input: what every kind of input shares.
 
-Two strategies, chosen by device:
-
-* CPU: each worker process featurizes a block of SMILES *and* runs the model on it, returning
-  only the outputs. Every core does both kinds of work, so none waits for the other, and no
-  feature arrays cross process boundaries (measured on 2 cores, 100,000 HIV molecules).
-* CUDA: worker processes featurize (CPU work) while the main process runs the model on the GPU
-  (forked processes cannot share a CUDA context).
-
-Both yield, per chunk of input rows, ``(mol_frame, outputs, valid_positions, errors)`` where
-``outputs`` is ``[members, n_valid, targets]`` (predictions) or ``[n_valid, hidden]`` (embeddings).
+A domain's :meth:`~gnncli.domains.base.Domain.infer` yields, per chunk of input rows,
+``(frame, outputs, valid, errors)``; :func:`predict_table` and :func:`embed_table` turn those
+into the CSV of ``gnn predict`` (input columns, one column per target, ``_std`` columns for
+ensembles, an ``error`` column; or the best ``top_k`` rows) and the vectors of ``gnn embed``.
+Rows in equal rows out, in order; a row that could not be read keeps its place with an error.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
-from functools import partial
+from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
-import torch
 
-from gnncli.domains.molecules import Featurizer, MoleculeFrame, default_workers, iter_molecules
-from gnncli.domains.pack import GraphPack, PackLoader
-from gnncli.errors import InputError
-from gnncli.featurizers.molecule import featurize_batch
-from gnncli.parallel import BlockPool
-from gnncli.runs import TrainedRun, load_run
-from gnncli.runtime import tune_allocator
-from gnncli.train.loop import resolve_device
+from gnncli.errors import InputError, UsageError
 
 
-def iter_inputs(inputs: list[str], smiles_col: str | None, fmt: str | None, chunk_size: int) -> Iterator[MoleculeFrame]:
-    """Chunks of every input file in turn; all files must have the same columns."""
-    columns = None
-    for path in inputs:
-        for mf in iter_molecules(path, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size):
-            if columns is None:
-                columns = list(mf.frame.columns)
-            elif list(mf.frame.columns) != columns:
-                raise InputError(f"{path}: columns {list(mf.frame.columns)} differ from the first input's {columns}")
-            yield mf
+@dataclass
+class InferenceSettings:
+    """How to run inference (the options every kind of input shares)."""
+
+    fmt: str | None = None
+    batch_size: int = 64
+    chunk_size: int = 10_000
+    workers: int | None = None
+    device: str = "auto"
+    member: int = 0
+    top_k: int | None = None
+    sort_by: str | None = None
+    ascending: bool = False
 
 
-@torch.inference_mode()
-def run_models(run: TrainedRun, pack: GraphPack, device: torch.device, batch_size: int, *,
-               embed: bool = False, member: int = 0) -> np.ndarray | None:
-    """Model outputs for every graph of ``pack``: predictions [members, N, T] or embeddings [N, H]."""
+def run_models(run, pack, device, batch_size: int, *, embed: bool = False, member: int = 0) -> np.ndarray | None:
+    """Model outputs for every graph (or node) of ``pack``: predictions [members, N, T] in the
+    task's units, or embeddings [N, H] of member ``member``."""
+    import torch
+
+    from gnncli.domains.pack import PackLoader
+
     if len(pack) == 0:
         return None
-    if embed:
-        model = run.models[member]
-        outs = [model.embed(b.to(device)).float().cpu() for b in PackLoader(pack, batch_size=batch_size)]
-        return torch.cat(outs).numpy()
-    per_member = []
-    for model in run.models:
-        outs = [run.task.transform_output(model(b.to(device)).float()).cpu() for b in PackLoader(pack, batch_size=batch_size)]
-        per_member.append(torch.cat(outs).numpy())
+    with torch.inference_mode():
+        if embed:
+            model = run.models[member]
+            outs = [model.embed(b.to(device)).float().cpu() for b in PackLoader(pack, batch_size=batch_size)]
+            return torch.cat(outs).numpy()
+        per_member = []
+        for model in run.models:
+            outs = [run.task.transform_output(model(b.to(device)).float()).cpu()
+                    for b in PackLoader(pack, batch_size=batch_size)]
+            per_member.append(torch.cat(outs).numpy())
     return np.stack(per_member)
 
 
-# -- CPU: featurize and run the model in the workers ------------------------------------------
-
-_WORKER: dict = {}
-
-
-def _init_worker(run_dir: str, threads: int) -> None:
-    tune_allocator()  # inherited through fork already; needed where workers are spawned
-    torch.set_num_threads(threads)
-    if "run" not in _WORKER or _WORKER["dir"] != run_dir:  # forked workers inherit it already loaded
-        _WORKER.update(run=load_run(run_dir).for_inference(), dir=run_dir)
+def _columns(targets: list[str], members: int, existing: list[str]) -> tuple[list[str], list[str], str]:
+    taken = set(existing)
+    pred_cols = [t if t not in taken else f"{t}_pred" for t in targets]
+    std_cols = [f"{c}_std" for c in pred_cols] if members > 1 else []
+    error_col = "error" if "error" not in taken else "gnn_error"
+    return pred_cols, std_cols, error_col
 
 
-def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int) -> tuple:
-    run = _WORKER["run"]
-    x, ei, ea, n_atoms, n_edges, errors = featurize_batch(run.featurizer, smiles)
-    pack = GraphPack.from_arrays(x, ei, ea, n_atoms, n_edges)
-    return run_models(run, pack, torch.device("cpu"), batch_size, embed=embed, member=member), errors
+def _error_column(n: int, errors: dict[int, str]) -> np.ndarray:
+    err = np.full(n, "", dtype=object)
+    for pos, reason in errors.items():
+        err[pos] = reason
+    return err
 
 
-def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, embed: bool,
-               member: int, batch_size: int) -> Iterator[tuple]:
-    work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size)
-    _WORKER.update(run=run, dir=str(run.path))
-    pool = BlockPool(work, workers, initializer=_init_worker, initargs=(str(run.path), 1))
+def predict_table(domain, run, inputs: list[str], out: IO[str], *, options: dict, settings: InferenceSettings,
+                  reporter) -> dict:
+    """Stream predictions for ``inputs`` as CSV to ``out``, rows in input order.
 
-    def gather(mf: MoleculeFrame, submitted) -> tuple:
-        parts, valid, errors = pool.collect(submitted)
-        errors.update(mf.record_errors)
-        outs = [out for (out,) in parts if out is not None]
-        return mf, (np.concatenate(outs, axis=0 if embed else 1) if outs else None), valid, errors
+    Each output row is the input row plus one column per target (``_std`` columns for
+    ensembles) and an ``error`` column, empty unless the row could not be read. With
+    ``settings.top_k``, only the best ``top_k`` rows by ``sort_by`` are written, best first.
+    Returns counts: ``rows``, ``predicted``, ``invalid``.
+    """
+    import pandas as pd
 
-    try:
-        pending: deque = deque()
-        for mf in chunks:
-            pending.append((mf, pool.submit(mf.smiles_to_featurize())))
-            if len(pending) > 1:  # keep the next chunk queued so the workers never wait
-                yield gather(*pending.popleft())
-        while pending:
-            yield gather(*pending.popleft())
-    finally:
-        pool.close()
+    top_k = settings.top_k
+    if top_k is not None and top_k < 1:
+        raise UsageError(f"--top-k {top_k}: must be at least 1")
+    counts = {"rows": 0, "predicted": 0, "invalid": 0}
+    bar = reporter.start("predicting", None)
+    header = True
+    best = None
+    sort_col = None
+    for frame, outputs, valid, errors in domain.infer(run, inputs, options=options, settings=settings):
+        frame = frame.copy()
+        pred_cols, std_cols, error_col = _columns(run.targets, len(run.models), list(frame.columns))
+        for t, col in enumerate(pred_cols):
+            column = np.full(len(frame), np.nan)
+            if outputs is not None:
+                column[valid] = outputs[:, :, t].mean(0)
+            frame[col] = column
+        for t, col in enumerate(std_cols):
+            column = np.full(len(frame), np.nan)
+            if outputs is not None:
+                column[valid] = outputs[:, :, t].std(0)
+            frame[col] = column
+        frame[error_col] = _error_column(len(frame), errors)
+        counts["rows"] += len(frame)
+        counts["predicted"] += len(valid)
+        counts["invalid"] += len(errors)
+        reporter.advance(bar, len(frame), info=f"{counts['rows']:,} rows, {counts['invalid']:,} invalid")
+        if top_k is None:
+            frame.to_csv(out, header=header, index=False, float_format="%.6g")
+            header = False
+            continue
+        if sort_col is None:
+            sort_col = settings.sort_by or pred_cols[0]
+            if sort_col not in frame.columns:
+                raise UsageError(f"--sort-by {sort_col}: no such column (choose from {', '.join(pred_cols + std_cols)})")
+        scored = frame.iloc[valid]
+        pool = scored if best is None else pd.concat([best, scored], ignore_index=True)
+        best = pool.sort_values(sort_col, ascending=settings.ascending, kind="mergesort").head(top_k)
+    if top_k is not None and best is not None:
+        best.to_csv(out, index=False, float_format="%.6g")
+    elif header and counts["rows"] == 0:
+        raise InputError(f"{', '.join(inputs)}: no rows to predict")
+    return counts
 
 
-# -- CUDA: featurize in workers, model in this process -----------------------------------------
+def embed_table(domain, run, inputs: list[str], out_path: str, *, options: dict, settings: InferenceSettings,
+                reporter) -> dict:
+    """Write the learned vectors (the model's :meth:`embed`, before the head) for ``inputs``.
 
-def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, device: torch.device,
-               embed: bool, member: int, batch_size: int) -> Iterator[tuple]:
-    with Featurizer(run.featurizer, workers) as featurize:
-        pending: deque = deque()
-        for mf in chunks:
-            pending.append((mf, featurize.submit(mf.smiles_to_featurize())))
-            if len(pending) > workers:
-                done, handle = pending.popleft()
-                pack, valid, errors = featurize.collect(handle, done.record_errors)
-                yield done, run_models(run, pack, device, batch_size, embed=embed, member=member), valid, errors
-        while pending:
-            done, handle = pending.popleft()
-            pack, valid, errors = featurize.collect(handle, done.record_errors)
-            yield done, run_models(run, pack, device, batch_size, embed=embed, member=member), valid, errors
+    ``.npy``: one row per input row, NaN rows for invalid inputs, and the invalid rows with
+    their reasons in ``<out>.errors.csv``. ``.csv``/``.parquet``: the input columns, ``error``,
+    then ``emb_0 .. emb_{H-1}``. Returns counts and the vector width.
+    """
+    from gnncli.outputs import EmbeddingWriter
 
-
-def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, fmt: str | None = None,
-          chunk_size: int = 10_000, workers: int | None = None, device: str = "auto", embed: bool = False,
-          member: int = 0, batch_size: int = 64) -> Iterator[tuple[MoleculeFrame, np.ndarray | None, np.ndarray, dict]]:
-    """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
-    dev = resolve_device(device)
-    run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
-    n_workers = workers if workers and workers > 0 else default_workers(10**9)
-    chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
-    if dev.type == "cpu":
-        yield from _fused_cpu(run, chunks, workers=n_workers, embed=embed, member=member, batch_size=batch_size)
-    else:
-        yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member, batch_size=batch_size)
+    member = settings.member
+    if not 0 <= member < len(run.models):
+        raise UsageError(f"--member {member}: the run has members 0..{len(run.models) - 1}")
+    width = int(run.config["model"]["hidden"])
+    counts = {"rows": 0, "embedded": 0, "invalid": 0, "dim": width}
+    bar = reporter.start("embedding", None)
+    with EmbeddingWriter(out_path, width) as writer:
+        for frame, out, valid, errors in domain.infer(run, inputs, options=options, settings=settings, embed=True):
+            vectors = np.full((len(frame), width), np.nan, dtype=np.float32)
+            if out is not None:
+                vectors[valid] = out
+            writer.write(frame, vectors, _error_column(len(frame), errors), counts["rows"])
+            counts["rows"] += len(frame)
+            counts["embedded"] += len(valid)
+            counts["invalid"] += len(errors)
+            reporter.advance(bar, len(frame), info=f"{counts['rows']:,} rows")
+    return counts

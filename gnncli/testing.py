@@ -53,7 +53,7 @@ def write_molecule_csv(path: str | Path, n: int = 60, *, seed: int = 0, classifi
     from rdkit import Chem
     from rdkit.Chem import Crippen
 
-    from gnncli.api import BUNDLED_DATA
+    from gnncli.domains.molecules import BUNDLED_DATA
 
     rng = np.random.default_rng(seed)
     with open(BUNDLED_DATA) as handle:

@@ -117,10 +117,9 @@ def _json_default(value: Any) -> Any:
 
 # Options shared by several subcommands (one definition, one help text).
 RunDir = Annotated[str, typer.Argument(help="Run folder written by gnn train.")]
-MoleculeInputs = Annotated[list[str], typer.Argument(help="Molecule files (CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
-SmilesCol = Annotated[Optional[str], typer.Option(help="SMILES column (default: detected).")]
-InputFormat = Annotated[Optional[str], typer.Option("--format", help="csv, tsv, smi or sdf (default: from the extension).")]
-InferenceBatch = Annotated[int, typer.Option(help="Molecules per model batch (small batches stay in cache).")]
+Inputs = Annotated[list[str], typer.Argument(help="Input files of the run's kind (molecules: CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
+InputFormat = Annotated[Optional[str], typer.Option("--format", help="Input format (molecules: csv, tsv, smi or sdf; default: from the extension).")]
+InferenceBatch = Annotated[int, typer.Option(help="Items per model batch (small batches stay in cache).")]
 ChunkSize = Annotated[int, typer.Option(help="Rows read and featurized at a time.")]
 Workers = Annotated[int, typer.Option(help="Worker processes (0: one per CPU).")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]

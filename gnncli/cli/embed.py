@@ -1,4 +1,4 @@
-"""``gnn embed``: learned molecule vectors from a run folder."""
+"""``gnn embed``: learned vectors from a run folder."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from typing import Annotated
 import typer
 
 from gnncli.cli.common import (
-    ChunkSize, Device, InferenceBatch, InputFormat, MoleculeInputs, RunDir, SmilesCol, Workers,
+    ChunkSize, Device, InferenceBatch, InputFormat, Inputs, RunDir, Workers,
     console, fail, handle_errors, make_progress, print_json,
 )
+from gnncli.cli.domain_options import with_domain_options
 
-HELP = """Write learned molecule vectors (the readout before the output head), one per input row.
+HELP = """Write learned vectors (for molecules: the readout before the output head), one per input row.
 
-.npy: NaN rows for invalid molecules, listed with reasons in OUT.errors.csv.
+.npy: NaN rows for inputs that could not be read, listed with reasons in OUT.errors.csv.
+
 .csv / .parquet: the input columns, an 'error' column, then emb_0 .. emb_N.
 
 Examples:
@@ -27,11 +29,11 @@ Examples:
 def register(app: typer.Typer) -> None:
     @app.command("embed", help=HELP)
     @handle_errors
+    @with_domain_options("embed")
     def embed(
         run: RunDir,
-        inputs: MoleculeInputs,
+        inputs: Inputs,
         out: Annotated[str, typer.Option("--out", "-o", help="Output file: .npy, .csv or .parquet.")],
-        smiles_col: SmilesCol = None,
         format: InputFormat = None,
         member: Annotated[int, typer.Option(help="Which ensemble member's encoder to use.")] = 0,
         batch_size: InferenceBatch = 64,
@@ -39,6 +41,7 @@ def register(app: typer.Typer) -> None:
         workers: Workers = 0,
         device: Device = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print counts as JSON on stdout.")] = False,
+        domain_options: dict | None = None,
     ) -> None:
         from gnncli import api
         from gnncli.progress import Reporter
@@ -46,8 +49,8 @@ def register(app: typer.Typer) -> None:
         progress = make_progress()
         with progress:
             counts = api.embed(
-                run, inputs, out, smiles_col=smiles_col, fmt=format, member=member, batch_size=batch_size,
-                chunk_size=chunk_size, workers=workers or None, device=device, reporter=Reporter(progress),
+                run, inputs, out, fmt=format, member=member, batch_size=batch_size, chunk_size=chunk_size,
+                workers=workers or None, device=device, reporter=Reporter(progress), **(domain_options or {}),
             )
         console.print(
             f"wrote {counts['rows']:,} vectors of width {counts['dim']} to {out}"

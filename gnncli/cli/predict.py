@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from gnncli.cli.common import (
-    ChunkSize, Device, InferenceBatch, InputFormat, MoleculeInputs, RunDir, SmilesCol, Workers,
+    ChunkSize, Device, InferenceBatch, InputFormat, Inputs, RunDir, Workers,
     console, fail, handle_errors, make_progress, print_json,
 )
+from gnncli.cli.domain_options import with_domain_options
 
 HELP = """Predict with a trained run: CSV of the input rows plus one column per target.
 
-Streams over inputs of any size in chunks, rows in input order. An invalid SMILES keeps its
-row with empty predictions and an 'error' column saying why. Exit code 0 when at least one
-row was predicted, 1 when none could be, 2 on usage errors.
+Streams over inputs of any size in chunks, rows in input order. An input row that cannot be read (an invalid SMILES) keeps its place with empty predictions and an 'error' column saying why. Exit code 0 when at least one row was predicted, 1 when none could be, 2 on usage errors. The inputs are of the run's kind (molecules: CSV/TSV/.smi/SDF); its own options are in its panel below.
 
 Examples:
 
@@ -30,20 +29,21 @@ Examples:
 def register(app: typer.Typer) -> None:
     @app.command("predict", help=HELP)
     @handle_errors
+    @with_domain_options("predict")
     def predict(
         run: RunDir,
-        inputs: MoleculeInputs,
-        out: Annotated[str | None, typer.Option("--out", "-o", help="Output CSV (default: stdout).")] = None,
-        smiles_col: SmilesCol = None,
+        inputs: Inputs,
+        out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output CSV (default: stdout).")] = None,
         format: InputFormat = None,
-        top_k: Annotated[int | None, typer.Option(help="Keep only the best K rows (library screening).")] = None,
-        sort_by: Annotated[str | None, typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
+        top_k: Annotated[Optional[int], typer.Option(help="Keep only the best K rows (library screening).")] = None,
+        sort_by: Annotated[Optional[str], typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
         ascending: Annotated[bool, typer.Option("--ascending", help="Lower is better for --top-k.")] = False,
         batch_size: InferenceBatch = 64,
         chunk_size: ChunkSize = 10_000,
         workers: Workers = 0,
         device: Device = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print the counts (rows, predicted, invalid) as JSON on stdout; needs --out, as stdout otherwise carries the CSV.")] = False,
+        domain_options: dict | None = None,
     ) -> None:
         from gnncli import api
         from gnncli.io import output_stream
@@ -54,9 +54,9 @@ def register(app: typer.Typer) -> None:
         progress = make_progress()
         with progress, output_stream(out) as stream:
             counts = api.predict(
-                run, inputs, stream, smiles_col=smiles_col, fmt=format, batch_size=batch_size,
-                chunk_size=chunk_size, workers=workers or None, device=device, top_k=top_k,
-                sort_by=sort_by, ascending=ascending, reporter=Reporter(progress),
+                run, inputs, stream, fmt=format, batch_size=batch_size, chunk_size=chunk_size,
+                workers=workers or None, device=device, top_k=top_k, sort_by=sort_by, ascending=ascending,
+                reporter=Reporter(progress), **(domain_options or {}),
             )
         console.print(
             f"predicted {counts['predicted']:,} of {counts['rows']:,} rows"

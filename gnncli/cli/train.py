@@ -1,34 +1,24 @@
-"""``gnn train``: fit a GNN on a molecule file and write a run folder."""
+"""``gnn train``: fit a GNN on any kind of input and write a run folder."""
 
 from __future__ import annotations
 
-import enum
 import math
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import InputFormat, SmilesCol, console, handle_errors, make_progress, print_json
+from gnncli.cli.common import console, handle_errors, make_progress, print_json
+from gnncli.cli.domain_options import with_domain_options
+from gnncli.domains import DOMAINS
 from gnncli.errors import UsageError
-from gnncli.models.names import ENCODER_NAMES, READOUTS
-from gnncli.train.splits import SPLITS
+from gnncli.models.config import READOUTS, model_names
 
 # Heavy modules (torch, PyG, RDKit) are imported inside the command so that --help is instant.
-Model = enum.Enum("Model", {name: name for name in ENCODER_NAMES}, type=str)
-Readout = enum.Enum("Readout", {name: name for name in READOUTS}, type=str)
-Split = enum.Enum("Split", {name: name for name in SPLITS}, type=str)
 
+HELP = """Train a GNN and write a run folder (model, config, metrics, plots).
 
-class TaskType(str, enum.Enum):
-    auto = "auto"
-    regression = "regression"
-    classification = "classification"
-
-
-HELP = """Train a GNN on molecules and write a run folder (model, config, metrics, plots).
-
-With no DATA, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3).
+The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF. Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
 
 Examples:
 
@@ -41,6 +31,8 @@ Examples:
   gnn train --resume runs/esol
 """
 
+_PANEL = "Training"
+
 
 def _sizes(text: str) -> tuple[float, float, float]:
     try:
@@ -52,80 +44,96 @@ def _sizes(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
+def _params(pairs: list[str]) -> dict:
+    import json
+
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--model-param {pair}: expected NAME=VALUE, e.g. --model-param heads=8")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+def _model_help() -> str:
+    return f"Model: {', '.join(model_names())} (default: the kind of input's, dmpnn for molecules)."
+
+
 def register(app: typer.Typer) -> None:
+
     @app.command("train", help=HELP)
     @handle_errors
+    @with_domain_options("train")
     def train(
-        data: Annotated[str | None, typer.Argument(help="CSV/TSV/.smi/SDF file of molecules, or - for stdin. Default: the bundled dataset.")] = None,
-        target: Annotated[list[str] | None, typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
-        smiles_col: SmilesCol = None,
-        format: InputFormat = None,
-        task: Annotated[TaskType, typer.Option(help="Task type (auto: classification if every label is 0/1).")] = TaskType.auto,
-        metric: Annotated[str | None, typer.Option(help="Validation metric for early stopping: rmse, mae, r2, scaled_rmse, scaled_mae (regression; several targets select on scaled_rmse by default, each target's RMSE over its SD); roc_auc, pr_auc, accuracy, mcc (classification).")] = None,
-        model: Annotated[Model, typer.Option("--model", "-m", help="Encoder.")] = "dmpnn",  # type: ignore[assignment]
-        hidden: Annotated[int | None, typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
+        data: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
+        kind: Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).")] = None,
+        target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
+        format: Annotated[Optional[str], typer.Option("--format", help="Input format (default: from the extension).")] = None,
+        task: Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")] = "auto",
+        metric: Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")] = None,
+        model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help())] = None,
+        hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
         dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
-        readout: Annotated[Readout, typer.Option(help="Graph readout (norm: sum / 100, as Chemprop).")] = "sum",  # type: ignore[assignment]
+        readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).")] = "sum",
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
-        ffn_hidden: Annotated[int | None, typer.Option(help="Width of the FFN (default: hidden size).")] = None,
+        ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,
-        epochs: Annotated[int, typer.Option(help="Training epochs.")] = 50,
-        batch_size: Annotated[int, typer.Option(help="Molecules per batch.")] = 64,
-        lr: Annotated[float, typer.Option(help="Peak learning rate (after warm-up).")] = 1e-3,
-        warmup: Annotated[float, typer.Option(help="Warm-up epochs.")] = 2.0,
-        patience: Annotated[int | None, typer.Option(help="Stop after this many epochs without a better validation metric.")] = 20,
-        grad_clip: Annotated[float | None, typer.Option(help="Clip gradient norm (0: off).")] = 10.0,
-        seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.")] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).")] = "auto",
-        split: Annotated[Split, typer.Option(help="random, scaffold (Bemis-Murcko), kfold, or column (--split-col).")] = "random",  # type: ignore[assignment]
-        split_sizes: Annotated[str, typer.Option(help="Train,val,test fractions.")] = "0.8,0.1,0.1",
-        folds: Annotated[int, typer.Option(help="Folds for --split kfold.")] = 5,
-        split_col: Annotated[str | None, typer.Option(help="Column of train/val/test labels (implies --split column).")] = None,
-        ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.")] = 1,
+        model_param: Annotated[Optional[list[str]], typer.Option("--model-param", metavar="NAME=VALUE", help="A model's own hyperparameter (repeatable), e.g. --model-param heads=8.")] = None,
+        epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)] = 50,
+        batch_size: Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)] = 64,
+        lr: Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)] = 1e-3,
+        warmup: Annotated[float, typer.Option(help="Warm-up epochs.", rich_help_panel=_PANEL)] = 2.0,
+        patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)] = 20,
+        grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
+        seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
+        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).", rich_help_panel=_PANEL)] = "auto",
+        split: Annotated[str, typer.Option(help="random, kfold, column (--split-col), or one of the kind's own (molecules: scaffold, Bemis-Murcko).", rich_help_panel=_PANEL)] = "random",
+        split_sizes: Annotated[str, typer.Option(help="Train,val,test fractions.", rich_help_panel=_PANEL)] = "0.8,0.1,0.1",
+        folds: Annotated[int, typer.Option(help="Folds for --split kfold.", rich_help_panel=_PANEL)] = 5,
+        split_col: Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)] = None,
+        ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.", rich_help_panel=_PANEL)] = 1,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG plots.")] = True,
-        out: Annotated[str | None, typer.Option("--out", "-o", help="Run folder (default: a new folder under runs/).")] = None,
-        resume: Annotated[str | None, typer.Option(help="Continue an interrupted run folder.")] = None,
+        out: Annotated[Optional[str], typer.Option("--out", "-o", help="Run folder (default: a new folder under runs/).")] = None,
+        resume: Annotated[Optional[str], typer.Option(help="Continue an interrupted run folder.")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+        domain_options: dict | None = None,
     ) -> None:
         from gnncli import api
         from gnncli.models import ModelConfig
         from gnncli.progress import Reporter
         from gnncli.train.loop import LoopConfig
 
-        reporter_progress = make_progress()
-        with reporter_progress:
-            reporter = Reporter(reporter_progress)
+        if resume:
+            _say_where_resuming(api.resume_point(resume), resume)
+        progress = make_progress()
+        with progress:
+            reporter = Reporter(progress)
             if resume:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
             else:
-                if ensemble < 1:
-                    raise UsageError(f"--ensemble {ensemble}: must be at least 1")
-                if epochs < 1:
-                    raise UsageError(f"--epochs {epochs}: must be at least 1")
                 try:
                     model_config = ModelConfig(
-                        encoder=model.value, hidden=hidden, depth=depth, dropout=dropout, readout=readout.value,
-                        ffn_layers=ffn_layers, ffn_hidden=ffn_hidden, virtual_node=virtual_node,
+                        name=model, hidden=hidden, depth=depth, dropout=dropout, readout=readout, ffn_layers=ffn_layers,
+                        ffn_hidden=ffn_hidden, virtual_node=virtual_node, params=_params(model_param or []),
                     )
                 except ValueError as exc:
                     raise UsageError(str(exc)) from None
-                if metric is not None:
-                    from gnncli.train.metrics import HIGHER_IS_BETTER
-
-                    if metric not in HIGHER_IS_BETTER:
-                        raise UsageError(f"--metric {metric}: choose from {', '.join(HIGHER_IS_BETTER)}")
                 opts = api.TrainOptions(
-                    data=data, targets=target or None, smiles_col=smiles_col, fmt=format, task=task.value,
-                    monitor=metric, split="column" if split_col else split.value, split_sizes=_sizes(split_sizes),
-                    folds=folds, split_col=split_col, ensemble=ensemble, model=model_config,
+                    data=data, kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
+                    split="column" if split_col else split, split_sizes=_sizes(split_sizes), folds=folds,
+                    split_col=split_col, ensemble=ensemble, model=model_config,
                     loop=LoopConfig(
                         epochs=epochs, batch_size=batch_size, max_lr=lr, init_lr=lr / 10, final_lr=lr / 10,
                         warmup_epochs=warmup, patience=patience, grad_clip=grad_clip or None, seed=seed, device=device,
                     ),
-                    workers=workers or None, cache=cache, plots=plots, out=out,
+                    workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
                 )
                 summary = api.train(opts, reporter)
         for warning in summary.get("warnings", []):
@@ -135,8 +143,22 @@ def register(app: typer.Typer) -> None:
             print_json(summary)
 
 
+def _say_where_resuming(point: dict, run: str) -> None:
+    if point["complete"]:
+        return  # api.resume says so in a warning
+    for member in point["pending"]:
+        who = f"member {member['member'] + 1} of {point['members']}" if point["members"] > 1 else run
+        if member["epoch"]:
+            console.print(f"resuming {who} after epoch {member['epoch']} of {member['epochs']}", highlight=False)
+        else:
+            console.print(f"starting {who} from epoch 1 of {member['epochs']} (nothing of it was saved)", highlight=False)
+
+
 def _print_summary(summary: dict) -> None:
-    table = Table(title=f"{summary['model']} on {', '.join(summary['targets'])} ({summary['task']})", show_edge=False)
+    if "val" not in summary:
+        return
+    title = f"{summary['model']} on {', '.join(summary.get('targets') or [summary.get('kind', '')])} ({summary['task']})"
+    table = Table(title=title, show_edge=False)
     table.add_column("metric")
     table.add_column("validation", justify="right")
     table.add_column("test", justify="right")
@@ -146,12 +168,15 @@ def _print_summary(summary: dict) -> None:
         test = summary["test"].get(key, float("nan"))
         table.add_row(key, _fmt(value), _fmt(test))
     console.print(table)
-    mols = summary["molecules"]
-    skipped = f", {mols['invalid']} invalid skipped" if mols["invalid"] else ""
-    console.print(
-        f"{mols['train']} train / {mols['val']} validation / {mols['test']} test molecules{skipped}; "
-        f"run folder: [bold]{summary['run']}[/]", markup=True, highlight=False,
-    )
+    unit = summary.get("unit", "molecules")
+    counts = summary.get(unit, {})
+    skipped = f", {counts['invalid']} invalid skipped" if counts.get("invalid") else ""
+    if summary.get("folds"):
+        line = (f"{summary['folds']}-fold cross-validation: per fold {counts['train']} train / {counts['val']} "
+                f"validation {unit}; {counts['test']} {unit} tested over all folds{skipped}")
+    else:
+        line = f"{counts['train']} train / {counts['val']} validation / {counts['test']} test {unit}{skipped}"
+    console.print(f"{line}; run folder: [bold]{summary['run']}[/]", markup=True, highlight=False)
 
 
 def _fmt(value: float) -> str:

@@ -1,16 +1,56 @@
-"""Models: an encoder, a readout and a head, assembled from a :class:`ModelConfig`.
+"""Models: a registry of names, and the assemblies they build.
 
-The names below are loaded on first use, so that ``gnncli.models.names`` (what the CLI
-offers) can be imported without torch.
+Two registries, both importable without torch (so ``gnn --help`` stays instant):
+
+* :data:`ENCODERS`: message-passing encoders ``config -> nn.Module`` taking a batch and returning
+  node states. Every encoder is also a model name: :class:`~gnncli.models.model.GraphModel`
+  assembles it as ``encoder -> readout -> head``.
+* :data:`MODELS`: models that are not that assembly (baselines, graph filters, a bipartite
+  autoencoder, power-allocation policies) register their own builder ``config -> nn.Module``.
+  A model has ``forward(batch)`` and ``embed(batch)``.
+
+Adding an encoder is one function in :mod:`gnncli.models.model` plus one line below; a domain
+registers its own models from its module with :func:`register_model`. Registration metadata:
+``domains`` (the kinds of input a model fits; None: any kind whose inputs are graphs with node
+features), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ENCODERS", "READOUTS", "GraphModel", "ModelConfig", "build_model"]
+from gnncli.models.config import LEVELS, READOUTS, ModelConfig, model_names
+from gnncli.registry import Registry
+
+ENCODERS = Registry("encoder")
+MODELS = Registry("model")
+
+
+def register_encoder(name: str, target=None, /, **meta):
+    """Register a message-passing encoder (a ``"module:function"`` path, or use as a decorator)."""
+    return ENCODERS.register(name, target, **meta)
+
+
+def register_model(name: str, target=None, /, **meta):
+    """Register a model builder ``config -> nn.Module`` that is not the GraphModel assembly."""
+    return MODELS.register(name, target, **meta)
+
+
+_ENC = "gnncli.models.model"
+register_encoder("dmpnn", f"{_ENC}:dmpnn", help="directed message passing on bonds (Chemprop's D-MPNN)")
+register_encoder("gine", f"{_ENC}:gine", help="GIN with edge features")
+register_encoder("gin", f"{_ENC}:gin", help="graph isomorphism network")
+register_encoder("gcn", f"{_ENC}:gcn", help="graph convolutional network")
+register_encoder("gat", f"{_ENC}:gat", help="graph attention (GATv2) with edge features")
+register_encoder("sage", f"{_ENC}:sage", help="GraphSAGE")
+register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNConv)", defaults={"hidden": 64})
+
+__all__ = [
+    "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",
+    "register_encoder", "register_model",
+]
 
 
 def __getattr__(name: str):
-    if name in __all__:
+    if name in ("GraphModel", "build_model"):
         from gnncli.models import model
 
         return getattr(model, name)

@@ -1,12 +1,11 @@
-"""Assemble ``encoder -> readout -> head`` from a config; every encoder is registered by name.
+"""Assemble ``encoder -> readout -> head`` from a config, and the built-in encoders.
 
-Adding an encoder is one function decorated with ``@register_encoder("name")``.
+Each encoder builder here is registered by name in :mod:`gnncli.models` (one line each).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import Tensor, nn
@@ -14,61 +13,9 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GCNConv, GINConv, GINEConv, NNConv, SAGEConv
 from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
 
-from gnncli.models.names import ENCODER_NAMES, LEVELS, READOUTS  # noqa: F401  (READOUTS re-exported)
+from gnncli.models import ENCODERS, MODELS
+from gnncli.models.config import ModelConfig
 from gnncli.nn import DMPNNEncoder, VirtualNode
-
-ENCODERS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_encoder(name: str) -> Callable:
-    def deco(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        ENCODERS[name] = builder
-        return builder
-
-    return deco
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a model (saved in every run folder's ``config.json``).
-
-    ``hidden=None`` takes the encoder's default (300; 64 for ``mpnn``, whose edge network
-    outputs a hidden x hidden matrix per edge). ``level="node"`` drops the readout: one output
-    per node (binding sites, per-node powers) from the same encoder and head.
-    """
-
-    encoder: str = "dmpnn"
-    in_channels: int = 0
-    edge_dim: int = 0
-    out_channels: int = 1
-    hidden: int | None = None
-    depth: int = 3
-    dropout: float = 0.0
-    readout: str = "sum"
-    ffn_layers: int = 1
-    ffn_hidden: int | None = None
-    virtual_node: bool = False
-    level: str = "graph"
-
-    def __post_init__(self) -> None:
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"unknown model '{self.encoder}' (choose from {', '.join(ENCODERS)})")
-        if self.readout not in READOUTS:
-            raise ValueError(f"unknown readout '{self.readout}' (choose from {', '.join(READOUTS)})")
-        if self.level not in LEVELS:
-            raise ValueError(f"unknown output level '{self.level}' (choose from {', '.join(LEVELS)})")
-        if self.hidden is None:
-            self.hidden = 64 if self.encoder == "mpnn" else 300
-        if self.ffn_hidden is None:
-            self.ffn_hidden = self.hidden
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class ConvEncoder(nn.Module):
@@ -79,7 +26,8 @@ class ConvEncoder(nn.Module):
         uses_edges (bool): whether the conv takes ``edge_attr`` as its third argument.
 
     Shapes:
-        input: ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim], ``batch`` [N].
+        input: a batch with ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim]
+        (used when ``uses_edges``) and ``batch`` [N].
         output: node states [N, hidden].
     """
 
@@ -96,8 +44,10 @@ class ConvEncoder(nn.Module):
         self.virtual_node = VirtualNode(hidden, depth - 1) if virtual_node and depth > 1 else None
         self.out_channels = hidden
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor) -> Tensor:
-        h = self.lin_in(x)
+    def forward(self, data: Batch) -> Tensor:
+        edge_index, batch = data.edge_index, data.batch
+        edge_attr = data.edge_attr if self.uses_edges else None
+        h = self.lin_in(data.x)
         state = None
         if self.virtual_node is not None:
             state = self.virtual_node.initial(int(batch.max()) + 1 if batch.numel() else 0, h)
@@ -113,8 +63,7 @@ def _mlp(channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(channels, channels), nn.ReLU(), nn.Linear(channels, channels))
 
 
-@register_encoder("dmpnn")
-def _dmpnn(c: ModelConfig) -> nn.Module:
+def dmpnn(c: ModelConfig) -> nn.Module:
     return DMPNNEncoder(c.in_channels, c.edge_dim, c.hidden, c.depth, c.dropout, c.virtual_node)
 
 
@@ -125,34 +74,28 @@ def _conv_encoder(c: ModelConfig, make_conv: Callable[[int], nn.Module], uses_ed
     )
 
 
-@register_encoder("gine")
-def _gine(c: ModelConfig) -> nn.Module:
+def gine(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, lambda h: GINEConv(_mlp(h), train_eps=True, edge_dim=c.edge_dim), True)
 
 
-@register_encoder("gin")
-def _gin(c: ModelConfig) -> nn.Module:
+def gin(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, lambda h: GINConv(_mlp(h), train_eps=True), False)
 
 
-@register_encoder("gcn")
-def _gcn(c: ModelConfig) -> nn.Module:
+def gcn(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, lambda h: GCNConv(h, h), False)
 
 
-@register_encoder("gat")
-def _gat(c: ModelConfig) -> nn.Module:
+def gat(c: ModelConfig) -> nn.Module:
     heads = 4 if c.hidden % 4 == 0 else 1
     return _conv_encoder(c, lambda h: GATv2Conv(h, h // heads, heads=heads, edge_dim=c.edge_dim), True)
 
 
-@register_encoder("sage")
-def _sage(c: ModelConfig) -> nn.Module:
+def sage(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, lambda h: SAGEConv(h, h), False)
 
 
-@register_encoder("mpnn")
-def _mpnn(c: ModelConfig) -> nn.Module:
+def mpnn(c: ModelConfig) -> nn.Module:
     def make(h: int) -> nn.Module:
         edge_net = nn.Sequential(nn.Linear(c.edge_dim, 128), nn.ReLU(), nn.Linear(128, h * h))
         return NNConv(h, h, edge_net, aggr="mean")
@@ -173,8 +116,10 @@ class ScaledSum(SumAggregation):
 
 
 class GraphModel(nn.Module):
-    """``encoder -> readout -> FFN head``: one vector per graph, ``out_channels`` outputs each;
-    with ``config.level == "node"``, ``encoder -> FFN head``: one per node.
+    """The default assembly of a registered encoder: ``encoder -> readout -> FFN head``, one vector
+    per graph and ``out_channels`` outputs each; with ``config.level == "node"``,
+    ``encoder -> FFN head``, one per node. The encoder receives the whole batch (so an
+    equivariant encoder can read ``pos``).
 
     Shapes:
         input: a ``torch_geometric.data.Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``.
@@ -184,7 +129,7 @@ class GraphModel(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.encoder = ENCODERS[config.encoder](config)
+        self.encoder = ENCODERS.get(config.name)(config)
         hidden = config.hidden
         if config.level == "node":
             self.readout = None
@@ -206,7 +151,7 @@ class GraphModel(nn.Module):
 
     def embed(self, batch: Batch) -> Tensor:
         """The readout vector of each graph (what ``gnn embed`` writes), or each node's state."""
-        h = self.encoder(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+        h = self.encoder(batch)
         if self.readout is None:
             return h
         return self.readout(h, batch.batch, dim_size=batch.num_graphs)
@@ -230,8 +175,8 @@ class GraphModel(nn.Module):
         return self.eval()
 
 
-def build_model(config: ModelConfig) -> GraphModel:
+def build_model(config: ModelConfig) -> nn.Module:
+    """The model ``config`` names: its registered builder, or the GraphModel assembly of an encoder."""
+    if config.name in MODELS:
+        return MODELS.get(config.name)(config)
     return GraphModel(config)
-
-
-assert tuple(ENCODERS) == ENCODER_NAMES, "register each encoder and list it in gnncli/models/names.py"

@@ -35,7 +35,7 @@ class DMPNNEncoder(nn.Module):
         virtual_node (bool): add a virtual node updated from the atoms between steps.
 
     Shapes:
-        input: ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim], ``batch`` [N].
+        input: a batch with ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim], ``batch`` [N].
         output: atom states [N, hidden_channels].
     """
 
@@ -59,7 +59,8 @@ class DMPNNEncoder(nn.Module):
         for layer in (self.W_i, self.W_m, self.W_a):
             layer.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor) -> Tensor:
+    def forward(self, data) -> Tensor:
+        x, edge_index, edge_attr, batch = data.x, data.edge_index, data.edge_attr, data.batch
         src, dst = edge_index
         num_nodes = x.size(0)
         rev = torch.arange(edge_index.size(1), device=x.device) ^ 1

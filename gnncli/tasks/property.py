@@ -1,7 +1,9 @@
-"""Predicting properties of whole graphs: regression or (multi-label) classification.
+"""Predicting properties: regression or (multi-label) classification, per graph or per node.
 
-Missing labels (``y_mask`` False) are left out of the loss and of every metric. Regression
-targets are standardized inside the loss and restored in :meth:`GraphPropertyTask.predict`.
+The task is the same at both levels: the model gives one row of outputs per graph (after a
+readout) or per node, and the batch carries ``y`` and ``y_mask`` at that level. Missing labels
+(``y_mask`` False) are left out of the loss and of every metric. Regression targets are
+standardized inside the loss and restored in :meth:`GraphPropertyTask.transform_output`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnncli.train.metrics import HIGHER_IS_BETTER, SCALABLE, score
+from gnncli.train.metrics import CLASSIFICATION, HIGHER_IS_BETTER, REGRESSION, SCALABLE, score
 from gnncli.train.scaler import TargetScaler
 
 TASK_TYPES = ("regression", "classification")
@@ -22,7 +24,7 @@ TASK_TYPES = ("regression", "classification")
 
 @dataclass
 class GraphPropertyTask:
-    """One prediction per graph and target.
+    """One prediction per graph (or node) and target.
 
     Args:
         task_type: ``"regression"`` or ``"classification"`` (binary, one or many labels).
@@ -46,10 +48,28 @@ class GraphPropertyTask:
         if self.task_type == "regression" and len(self.targets) > 1 and self.monitor in SCALABLE:
             # Averaged in original units, the target with the largest scale would decide alone.
             self.monitor = f"scaled_{self.monitor}"
+        if self.monitor not in self.metrics():
+            raise ValueError(f"{self.monitor} does not fit a {self.task_type} task "
+                             f"(choose from {', '.join(self.metrics())})")
         self.higher_is_better = HIGHER_IS_BETTER[self.monitor]
         self._mean = torch.as_tensor(self.scaler.mean, dtype=torch.float32)
         self._std = torch.as_tensor(self.scaler.std, dtype=torch.float32)
 
+    def metrics(self) -> dict[str, bool]:
+        names = (*REGRESSION, *(f"scaled_{m}" for m in SCALABLE)) if self.task_type == "regression" else CLASSIFICATION
+        return {name: HIGHER_IS_BETTER[name] for name in names}
+
+    # -- saving ---------------------------------------------------------------------------------
+    def to_config(self) -> dict:
+        return {"type": self.task_type, "targets": list(self.targets), "scaler": self.scaler.to_dict(),
+                "monitor": self.monitor}
+
+    @classmethod
+    def from_config(cls, config: dict) -> GraphPropertyTask:
+        return cls(config["type"], list(config["targets"]), TargetScaler.from_dict(config["scaler"]),
+                   config.get("monitor", ""))
+
+    # -- training -------------------------------------------------------------------------------
     def loss(self, output: Tensor, batch) -> Tensor:
         mask = batch.y_mask
         y = torch.where(mask, batch.y, torch.zeros_like(batch.y))
@@ -66,31 +86,53 @@ class GraphPropertyTask:
             return output * self._std.to(output.device) + self._mean.to(output.device)
         return torch.sigmoid(output)
 
-    @torch.inference_mode()
+    def align(self, model: nn.Module, reference: GraphPropertyTask) -> None:
+        """Re-express ``model``, trained with this task's target scaling, in ``reference``'s, so
+        that members trained on different folds give outputs that mean the same thing."""
+        if self.task_type != "regression" or self.scaler is reference.scaler:
+            return
+        ref = reference.scaler
+        model.rescale_output(torch.as_tensor(self.scaler.std / ref.std, dtype=torch.float32),
+                             torch.as_tensor((self.scaler.mean - ref.mean) / ref.std, dtype=torch.float32))
+
+    # -- evaluating -----------------------------------------------------------------------------
     def predict(self, model: nn.Module, loader: Iterable, device: torch.device) -> tuple[np.ndarray, float]:
         """Predictions [N, T] over ``loader`` in order, and the mean loss (NaN without labels)."""
+        preds, loss, _, _ = self.outputs(model, loader, device)
+        return preds, loss
+
+    def outputs(self, model: nn.Module, loader: Iterable, device: torch.device
+                ) -> tuple[np.ndarray, float, np.ndarray | None, np.ndarray | None]:
+        """Predictions [N, T] over ``loader`` in order, the mean loss, and the batches' targets
+        ``y`` [N, T] and ``y_mask`` [N, T] (None without labels)."""
         model.eval()
-        outs, loss_sum, count = [], 0.0, 0
-        for batch in loader:
-            batch = batch.to(device)
-            output = model(batch).float()
-            if getattr(batch, "y", None) is not None:
-                n = int(batch.y_mask.sum())
-                loss_sum += float(self.loss(output, batch)) * n
-                count += n
-            outs.append(self.transform_output(output).cpu())
-        preds = torch.cat(outs).numpy() if outs else np.zeros((0, len(self.targets)), np.float32)
-        return preds.astype(np.float64), (loss_sum / count if count else float("nan"))
+        outs, ys, masks, loss_sum, count = [], [], [], 0.0, 0
+        with torch.inference_mode():
+            for batch in loader:
+                batch = batch.to(device)
+                output = model(batch).float()
+                if getattr(batch, "y", None) is not None:
+                    n = int(batch.y_mask.sum())
+                    loss_sum += float(self.loss(output, batch)) * n
+                    count += n
+                    ys.append(batch.y.cpu())
+                    masks.append(batch.y_mask.cpu())
+                outs.append(self.transform_output(output).cpu())
+        width = len(self.targets)
+        preds = torch.cat(outs).numpy() if outs else np.zeros((0, width), np.float32)
+        y = torch.cat(ys).numpy().astype(np.float64) if ys else None
+        mask = torch.cat(masks).numpy() if masks else None
+        return preds.astype(np.float64), (loss_sum / count if count else float("nan")), y, mask
 
     def evaluate(self, model: nn.Module, loader, device: torch.device) -> dict[str, float]:
-        preds, loss = self.predict(model, loader, device)
-        y = loader.pack.y[loader.indices].numpy().astype(np.float64)
-        mask = loader.pack.y_mask[loader.indices].numpy()
-        metrics = self.score(y, preds, mask)
+        """Every metric over ``loader``, with the targets taken from its batches."""
+        preds, loss, y, mask = self.outputs(model, loader, device)
+        metrics = self.score(y, preds, mask) if y is not None else {}
         metrics["loss"] = loss
         return metrics
 
     def score(self, y: np.ndarray, preds: np.ndarray, mask: np.ndarray) -> dict[str, float]:
         """Every metric of this task type for predictions ``preds`` [N, T] (original units)."""
         scale = self.scaler.std if self.task_type == "regression" else None
-        return score(self.task_type, y, preds, mask, self.targets, scale)
+        names = REGRESSION if self.task_type == "regression" else CLASSIFICATION
+        return score(names, y, preds, mask, self.targets, scale)

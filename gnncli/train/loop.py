@@ -1,7 +1,10 @@
 """The one training loop: Adam with warm-up and decay, gradient clipping, early stopping on a
 validation metric, mixed precision on CUDA, and a resumable state saved after every epoch.
 
-It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itself.
+It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itself. Training
+data may be read (a loader with a length) or generated on the fly (an iterable without one:
+``LoopConfig.steps_per_epoch`` batches make an epoch). A task with state of its own has it saved
+in the resumable snapshot and returned with the best weights.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import islice
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -17,6 +21,7 @@ import torch
 from torch import nn
 
 from gnncli.errors import GnnError, UsageError
+from gnncli.tasks.base import task_state
 
 
 @dataclass
@@ -27,6 +32,8 @@ class LoopConfig:
     then decays exponentially to ``final_lr`` at the last epoch (Chemprop's Noam-like schedule).
     ``patience`` epochs without a better validation metric stop training (None: never).
     The resumable state is written at most every ``checkpoint_seconds`` and always on Ctrl-C.
+    ``steps_per_epoch`` is the number of batches in an epoch when the training data has no length
+    (generated on the fly); with a loader that has one, an epoch is the whole loader.
     """
 
     epochs: int = 50
@@ -41,6 +48,7 @@ class LoopConfig:
     seed: int = 0
     device: str = "auto"
     checkpoint_seconds: float = 30.0
+    steps_per_epoch: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,6 +66,7 @@ class FitResult:
     best_metrics: dict
     history: list[dict] = field(default_factory=list)
     stopped_early: bool = False
+    task_state: dict | None = None  # the task's state with the best weights (tasks with state only)
 
 
 class TrainingInterrupted(GnnError):
@@ -123,6 +132,31 @@ def _clone(obj):
     return obj
 
 
+def _epoch_batches(loader: Iterable, steps: int) -> Iterable:
+    """The batches of one epoch: the whole loader, or ``steps`` of a generator without a length."""
+    return loader if hasattr(loader, "__len__") else islice(loader, steps)
+
+
+def _batch_size(batch) -> int:
+    """How many items a batch holds, to weight its loss in the epoch's mean."""
+    for attr in ("num_graphs", "num_items"):
+        value = getattr(batch, attr, None)
+        if value is not None:
+            return int(value)
+    try:
+        return len(batch)
+    except TypeError:
+        return 1
+
+
+def _steps_per_epoch(loader: Iterable, config: LoopConfig) -> int:
+    if hasattr(loader, "__len__"):
+        return max(1, len(loader))
+    if not config.steps_per_epoch or config.steps_per_epoch < 1:
+        raise UsageError("training data generated on the fly needs steps_per_epoch (batches per epoch)")
+    return config.steps_per_epoch
+
+
 def _better(new: dict, best: dict | None, monitor: str, higher: bool) -> bool:
     if best is None:
         return True
@@ -147,7 +181,8 @@ def fit(
 
     Args:
         make_train_loader: ``epoch -> iterable of batches``; seeded per epoch so that a resumed
-            run sees the same order as an uninterrupted one.
+            run sees the same order as an uninterrupted one. Without a length, each epoch takes
+            ``config.steps_per_epoch`` batches from it.
         val_loader: batches scored with ``task.evaluate`` after each epoch.
         resume: a state from ``save_state`` to continue from.
         on_epoch: called with each epoch's record (``epoch``, ``train_loss``, ``lr``, ``val_*``).
@@ -160,16 +195,21 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     model.to(device)
     optimizer = _adam(model, config)
-    steps = max(1, len(make_train_loader(0)))
+    steps = _steps_per_epoch(make_train_loader(0), config)
+    stateful = task_state(task) is not None
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps))
     start, history, best, best_state, best_epoch, bad = 0, [], None, None, -1, 0
+    best_task = None
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         schedule.load_state_dict(resume["schedule"])
         start, history = int(resume["epoch"]) + 1, list(resume["history"])
         best, best_state, best_epoch, bad = resume["best_metrics"], resume["best_state"], int(resume["best_epoch"]), int(resume["bad"])
+        best_task = resume.get("best_task")
         torch.set_rng_state(resume["rng"])
+        if stateful and resume.get("task") is not None:
+            task.load_state_dict(resume["task"])
         if resume.get("done"):
             start = config.epochs  # it had stopped early: nothing left to do
     else:
@@ -180,7 +220,7 @@ def fit(
         try:
             model.train()
             total, count = 0.0, 0
-            for batch in make_train_loader(epoch):
+            for batch in _epoch_batches(make_train_loader(epoch), steps):
                 batch = batch.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
@@ -193,8 +233,9 @@ def fit(
                 scaler.step(optimizer)
                 scaler.update()
                 schedule.step()
-                total += float(loss.detach()) * batch.num_graphs
-                count += batch.num_graphs
+                n = _batch_size(batch)
+                total += float(loss.detach()) * n
+                count += n
             metrics = task.evaluate(model, val_loader, device)
             record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0]}
             record.update({f"val_{k}": v for k, v in metrics.items()})
@@ -202,6 +243,7 @@ def fit(
             if _better(metrics, best, task.monitor, task.higher_is_better):
                 best, best_epoch, bad = metrics, epoch + 1, 0
                 best_state = _clone(model.state_dict())
+                best_task = _clone(task_state(task)) if stateful else None
             else:
                 bad += 1
             stopped_early = config.patience is not None and bad >= config.patience
@@ -211,6 +253,8 @@ def fit(
                 "best_state": best_state, "best_epoch": best_epoch, "bad": bad, "rng": torch.get_rng_state(),
                 "done": stopped_early,
             }
+            if stateful:
+                snapshot["task"], snapshot["best_task"] = _clone(task_state(task)), best_task
             if save_state is not None and time.monotonic() - last_write >= config.checkpoint_seconds:
                 save_state(snapshot)
                 last_write, last_saved = time.monotonic(), epoch + 1
@@ -227,4 +271,5 @@ def fit(
             break
     if best_state is None:  # zero epochs requested after resume: keep the current weights
         best_state = _clone(model.state_dict())
-    return FitResult(best_state, best_epoch, best or {}, history, stopped_early)
+        best_task = _clone(task_state(task)) if stateful else None
+    return FitResult(best_state, best_epoch, best or {}, history, stopped_early, best_task)

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Metrics of real-valued predictions, and of probabilities against 0/1 labels.
 REGRESSION = ("rmse", "mae", "r2")
 CLASSIFICATION = ("roc_auc", "pr_auc", "accuracy", "mcc")
 #: Per-target RMSE / MAE in units of each target's training-set standard deviation, averaged over
 #: targets (what multi-target regression selects models on): ``scaled_<metric>`` for these.
 SCALABLE = ("rmse", "mae")
+#: Whether a larger value of each metric is better.
 HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "roc_auc": True, "pr_auc": True, "accuracy": True, "mcc": True,
                     **{f"scaled_{m}": False for m in SCALABLE}}
-
-
-def metric_names(task_type: str) -> tuple[str, ...]:
-    """The metrics that can watch training of a ``task_type`` task (``--metric`` choices)."""
-    if task_type == "regression":
-        return (*REGRESSION, *(f"scaled_{m}" for m in SCALABLE))
-    return CLASSIFICATION
 
 
 def _per_target(fn, y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -110,15 +105,16 @@ def mcc(y_true, y_prob, mask):
 METRICS = {"rmse": rmse, "mae": mae, "r2": r2, "roc_auc": roc_auc, "pr_auc": pr_auc, "accuracy": accuracy, "mcc": mcc}
 
 
-def score(task_type: str, y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, names: list[str],
+def score(metrics: tuple[str, ...], y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, names: list[str],
           scale: np.ndarray | None = None) -> dict:
-    """Every metric of ``task_type``: the mean over targets under its name, and ``name/target`` each.
+    """Each of ``metrics`` (names in :data:`METRICS`): the mean over targets under its name, and
+    ``name/target`` each when there are several targets.
 
     With ``scale`` (each target's standard deviation), also ``scaled_rmse`` and ``scaled_mae``.
     """
     out: dict[str, float] = {}
     per_target = {}
-    for metric in REGRESSION if task_type == "regression" else CLASSIFICATION:
+    for metric in metrics:
         per_target[metric] = values = METRICS[metric](y_true, y_pred, mask)
         out[metric] = _finite_mean(values)
         if len(names) > 1:

@@ -126,7 +126,7 @@ def test_featurization_is_cached(tmp_path, monkeypatch):
     data = write_molecule_csv(tmp_path / "d.csv", n=30)
     opts = dict(data=str(data), targets=["logp"], plots=False, loop=api.LoopConfig(epochs=1, batch_size=16))
     api.train(api.TrainOptions(out=str(tmp_path / "a"), **opts))
-    import gnncli.domains.molecules as molecules
+    import gnncli.domains.molecules.reader as molecules
 
     def boom(*args, **kwargs):
         raise AssertionError("featurized again despite the cache")

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from gnncli.domains.molecules import detect_format, featurize_frame, find_smiles_column, iter_molecules, read_molecules
+from gnncli.domains.molecules.reader import detect_format, featurize_frame, find_smiles_column, iter_molecules, read_molecules
 from gnncli.errors import InputError
 from gnncli.featurizers.molecule import MoleculeFeaturizer
 

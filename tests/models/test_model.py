@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from gnncli.models import ENCODERS, READOUTS, ModelConfig, build_model
+from gnncli.models import READOUTS, ModelConfig, build_model, model_names
+ENCODERS = model_names()
 from gnncli.testing import assert_permutation_invariant, molecule_pack
 
 PACK = molecule_pack()
@@ -9,7 +10,7 @@ PACK = molecule_pack()
 
 def _model(encoder, hidden=32, **kw):
     torch.manual_seed(0)
-    return build_model(ModelConfig(encoder=encoder, in_channels=PACK.x.size(1), edge_dim=PACK.edge_attr.size(1),
+    return build_model(ModelConfig(name=encoder, in_channels=PACK.x.size(1), edge_dim=PACK.edge_attr.size(1),
                                    out_channels=2, hidden=hidden, **kw))
 
 
@@ -56,14 +57,14 @@ def test_batched_equals_single():
 
 def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match="unknown model"):
-        ModelConfig(encoder="transformer")
+        ModelConfig(name="transformer")
     with pytest.raises(ValueError, match="unknown readout"):
         ModelConfig(readout="max")
 
 
 def test_mpnn_default_hidden_is_small():
-    assert ModelConfig(encoder="mpnn").hidden == 64
-    assert ModelConfig().hidden == 300
+    assert ModelConfig(name="mpnn").hidden == 64
+    assert ModelConfig(name="dmpnn").hidden == 300
 
 
 @pytest.mark.parametrize("virtual_node", [False, True])

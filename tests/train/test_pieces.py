@@ -72,7 +72,7 @@ def test_metrics_skip_missing_labels():
     y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 99.0]])
     p = np.array([[0.2, 0.9], [0.8, 0.1], [0.3, 0.5]])
     mask = np.array([[True, True], [True, True], [True, False]])
-    out = metrics.score("classification", y, p, mask, ["a", "b"])
+    out = metrics.score(metrics.CLASSIFICATION, y, p, mask, ["a", "b"])
     assert out["roc_auc/a"] == 1.0 and out["roc_auc/b"] == 1.0
     one_class = metrics.roc_auc(np.zeros((3, 1)), p[:, :1], np.ones((3, 1), bool))
     assert np.isnan(one_class[0])
@@ -87,8 +87,12 @@ def test_several_regression_targets_select_on_scaled_error():
     assert GraphPropertyTask("regression", ["a", "b"], scaler, "mae").monitor == "scaled_mae"
     assert GraphPropertyTask("regression", ["a", "b"], scaler, "r2").monitor == "r2"
     assert GraphPropertyTask("classification", ["a", "b"], TargetScaler.identity(2)).monitor == "roc_auc"
-    assert set(metrics.metric_names("regression")) >= {"rmse", "scaled_rmse"}
-    assert "scaled_rmse" not in metrics.metric_names("classification")
+    # The task names its own metrics, each with its direction.
+    regression = GraphPropertyTask("regression", ["a"], TargetScaler(np.zeros(1), np.ones(1))).metrics()
+    assert {"rmse", "scaled_rmse"} <= set(regression) and regression["r2"] is True and regression["rmse"] is False
+    assert "scaled_rmse" not in GraphPropertyTask("classification", ["a"], TargetScaler.identity(1)).metrics()
+    with pytest.raises(ValueError, match="roc_auc does not fit a regression task"):
+        GraphPropertyTask("regression", ["a"], TargetScaler(np.zeros(1), np.ones(1)), "roc_auc")
 
 
 def test_scaled_rmse_weighs_targets_by_their_spread():

@@ -1,4 +1,4 @@
-"""Molecules from files: CSV/TSV (SMILES column), ``.smi``, SDF, or ``-`` for stdin.
+"""Reading molecule files: CSV/TSV (SMILES column), ``.smi``, SDF, or ``-`` for stdin.
 
 Reading yields :class:`MoleculeFrame` objects (a pandas frame plus where its rows came from);
 :func:`featurize_frame` turns one into a :class:`~gnncli.domains.pack.GraphPack` in parallel
@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from gnncli.domains.pack import GraphPack
+from gnncli.domains.tables import is_number
 from gnncli.errors import InputError, UsageError
 from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch, parse_smiles
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
@@ -298,7 +299,7 @@ def find_smiles_column(frame: pd.DataFrame, source: str, requested: str | None =
             return c
     for c in columns:
         values = frame[c].dropna().head(20).tolist()
-        if not values or all(_is_number(v) for v in values):
+        if not values or is_number(values).all():
             continue
         ok = 0
         for v in values:
@@ -312,14 +313,6 @@ def find_smiles_column(frame: pd.DataFrame, source: str, requested: str | None =
     raise InputError(
         f"{source}: no SMILES column found (columns: {', '.join(columns)}); name it with --smiles-col"
     )
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(str(value))
-        return True
-    except ValueError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,6 +373,10 @@ def default_workers(n_items: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+#: Bumped when what a cache entry holds changes, so old entries are never misread.
+_CACHE_LAYOUT = 2
+
+
 def cache_dir() -> Path:
     """Where featurized files are cached: ``$GNN_CACHE_DIR``, else ``~/.cache/gnncli``."""
     root = os.environ.get("GNN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gnncli")
@@ -405,7 +402,7 @@ def featurize_frame(
         if path.is_file():
             try:
                 saved = load_tensors(path)
-                pack = GraphPack(saved["x"], saved["edge_index"], saved["edge_attr"], saved["node_ptr"], saved["edge_ptr"])
+                pack = GraphPack.from_tensors(saved)
                 errors = {int(k): v for k, v in json.loads(saved["errors"]).items()}
                 if progress is not None:
                     progress(len(mol_frame))
@@ -419,9 +416,8 @@ def featurize_frame(
     if path is not None:
         try:
             save_tensors(path, {
-                "x": pack.x, "edge_index": pack.edge_index, "edge_attr": pack.edge_attr,
-                "node_ptr": pack.node_ptr, "edge_ptr": pack.edge_ptr,
-                "valid": torch.from_numpy(valid), "errors": json.dumps({str(k): v for k, v in errors.items()}),
+                **pack.tensors(), "valid": torch.from_numpy(valid),
+                "errors": json.dumps({str(k): v for k, v in errors.items()}),
             })
         except OSError:
             pass  # a read-only cache folder only costs speed
@@ -434,5 +430,5 @@ def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, f
         return None
     h = hashlib.sha256()
     h.update(sha256_file(path).encode())
-    h.update(json.dumps([smiles_col, fmt, featurizer.spec], sort_keys=True).encode())
+    h.update(json.dumps([smiles_col, fmt, featurizer.spec, _CACHE_LAYOUT], sort_keys=True).encode())
     return h.hexdigest()[:32]
