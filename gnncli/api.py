@@ -38,7 +38,7 @@ class TrainOptions:
     """What ``gnn train`` was asked to do (saved in ``config.json`` so a run can resume).
 
     ``kind`` names the kind of input (None: recognised from ``data``); ``options`` holds that
-    kind's own options by name (e.g. ``{"smiles_col": "smi"}`` for molecules). ``model.name``
+    kind's own options by name (:class:`~gnncli.domains.base.DomainOption`). ``model.name``
     None takes the kind's default model.
     """
 
@@ -72,11 +72,11 @@ class TrainOptions:
     def from_dict(cls, d: dict) -> TrainOptions:
         d = dict(d)
         options = dict(d.pop("options", None) or {})
-        if d.get("smiles_col") is not None:  # run format 1 kept the SMILES column among the options
-            options["smiles_col"] = d["smiles_col"]
         model, loop = ModelConfig.from_dict(d.pop("model")), LoopConfig.from_dict(d.pop("loop"))
         d["split_sizes"] = tuple(d["split_sizes"])
         known = {f.name for f in fields(cls)}
+        # Run format 1 kept the kind's options among the common ones: what is not common is the kind's.
+        options.update({k: v for k, v in d.items() if k not in known and v is not None})
         return cls(model=model, loop=loop, options=options, **{k: v for k, v in d.items() if k in known})
 
 
@@ -103,7 +103,7 @@ def _new_run_dir(opts: TrainOptions) -> Path:
         if run.exists() and any(run.iterdir()):
             raise UsageError(f"{run}: folder exists and is not empty (choose another --out, or continue it with --resume)")
         return run
-    stem = Path(opts.data).stem if opts.data and opts.data != "-" else "bundled" if not opts.data else "stdin"
+    stem = "stdin" if opts.data == "-" else Path(opts.data).stem if opts.data else opts.kind or "default"
     base = Path("runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{stem}-{opts.model.name}"
     run, i = base, 1
     while run.exists():
@@ -182,6 +182,8 @@ def _train_members(
     started: float, resumed: bool = False,
 ) -> dict:
     model_config = domain.model_config(data, opts.model)
+    if opts.loop.steps_per_epoch is None and data.steps_per_epoch is not None:  # data generated on the fly
+        opts = replace(opts, loop=replace(opts.loop, steps_per_epoch=data.steps_per_epoch))
     # Each member fits what its task needs (target scaling) on its own training rows (k-fold
     # folds differ), then re-expresses its outputs in the run's task, so that every member's
     # outputs mean the same thing at prediction time. Members sharing one split share one task.
@@ -269,7 +271,8 @@ def predict(
     For table-like inputs (molecules): the input rows in order, plus one column per target
     (``_std`` columns for ensembles) and an ``error`` column, empty unless the row could not be
     read; with ``top_k``, only the best ``top_k`` rows by ``sort_by``, best first. ``options`` are
-    the kind's own (e.g. ``smiles_col``). Returns counts (``rows``, ``predicted``, ``invalid``).
+    the kind's own (its :class:`~gnncli.domains.base.DomainOption` names). Returns counts
+    (``rows``, ``predicted``, ``invalid``).
     """
     run = _loaded(run_dir)
     settings = InferenceSettings(fmt=fmt, batch_size=batch_size, chunk_size=chunk_size, workers=workers, device=device,

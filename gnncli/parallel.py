@@ -1,12 +1,13 @@
 """Running a function over blocks of a list in worker processes, with results back in order.
 
-Featurization (:class:`gnncli.domains.molecules.Featurizer`) and CPU inference
-(:mod:`gnncli.inference`) both cut a list of SMILES into blocks of :data:`BLOCK_SIZE`, run one
-function per block in a pool of processes kept alive across calls, and merge the blocks' results.
-Each block's result is a tuple whose last element maps positions *inside the block* to an error
-message (an invalid molecule); :meth:`BlockPool.collect` turns those into positions in the list.
+Featurization (:class:`gnncli.domains.molecules.reader.Featurizer`) and CPU inference
+(:mod:`gnncli.domains.molecules.inference`) both cut a list of inputs into blocks of
+:data:`BLOCK_SIZE`, run one function per block in a pool of processes kept alive across calls,
+and merge the blocks' results. Each block's result is a tuple whose last element maps positions
+*inside the block* to an error message (an input that could not be read); :meth:`BlockPool.collect`
+turns those into positions in the list.
 
-This module imports neither torch nor RDKit.
+This module imports no torch.
 """
 
 from __future__ import annotations

@@ -48,17 +48,23 @@ def save_member(run: Path, member: int, state_dict: dict, task_state: dict | Non
 
 
 def upgrade_config(config: dict) -> dict:
-    """A run's ``config.json`` in this release's layout (format 1 runs were molecules only, with the
-    SMILES column at the top level and the model named ``encoder``)."""
-    if config.get("format") == 1:
-        config = dict(config)
-        config["format"] = 2
-        config.setdefault("kind", "molecules")
-        config["domain"] = {"smiles_col": config.pop("smiles_col", None)}
-        if isinstance(config.get("model"), dict) and "encoder" in config["model"]:
-            model = dict(config["model"])
-            model["name"] = model.pop("encoder")
-            config["model"] = model
+    """A run's ``config.json`` in this release's layout: format 1 named the model ``encoder`` and
+    had no ``domain`` entry; what else its kind of input kept elsewhere, that domain moves
+    (:meth:`Domain.upgrade_config <gnncli.domains.base.Domain.upgrade_config>`)."""
+    from gnncli.domains import DOMAINS, get_domain
+
+    found = config.get("format")
+    if found == FORMAT_VERSION:
+        return config
+    config = dict(config)
+    config["format"] = FORMAT_VERSION
+    config.setdefault("domain", {})
+    if isinstance(config.get("model"), dict) and "encoder" in config["model"]:
+        model = dict(config["model"])
+        model["name"] = model.pop("encoder")
+        config["model"] = model
+    if config.get("kind") in DOMAINS:
+        config = get_domain(config["kind"]).upgrade_config(config, found)
     return config
 
 

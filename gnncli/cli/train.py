@@ -86,6 +86,7 @@ def register(app: typer.Typer) -> None:
         model_param: Annotated[Optional[list[str]], typer.Option("--model-param", metavar="NAME=VALUE", help="A model's own hyperparameter (repeatable), e.g. --model-param heads=8.")] = None,
         epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)] = 50,
         batch_size: Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)] = 64,
+        steps_per_epoch: Annotated[Optional[int], typer.Option(help="Batches per epoch, for data generated on the fly (default: the kind of input's).", rich_help_panel=_PANEL)] = None,
         lr: Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)] = 1e-3,
         warmup: Annotated[float, typer.Option(help="Warm-up epochs.", rich_help_panel=_PANEL)] = 2.0,
         patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)] = 20,
@@ -132,6 +133,7 @@ def register(app: typer.Typer) -> None:
                     loop=LoopConfig(
                         epochs=epochs, batch_size=batch_size, max_lr=lr, init_lr=lr / 10, final_lr=lr / 10,
                         warmup_epochs=warmup, patience=patience, grad_clip=grad_clip or None, seed=seed, device=device,
+                        steps_per_epoch=steps_per_epoch,
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
                 )
@@ -149,9 +151,9 @@ def _say_where_resuming(point: dict, run: str) -> None:
     for member in point["pending"]:
         who = f"member {member['member'] + 1} of {point['members']}" if point["members"] > 1 else run
         if member["epoch"]:
-            console.print(f"resuming {who} after epoch {member['epoch']} of {member['epochs']}", highlight=False)
+            console.print(f"resuming {who} after epoch {member['epoch']} of {member['epochs']}", highlight=False, soft_wrap=True)
         else:
-            console.print(f"starting {who} from epoch 1 of {member['epochs']} (nothing of it was saved)", highlight=False)
+            console.print(f"starting {who} from epoch 1 of {member['epochs']} (nothing of it was saved)", highlight=False, soft_wrap=True)
 
 
 def _print_summary(summary: dict) -> None:

@@ -170,6 +170,8 @@ class Dataset:
         counts: what the summary reports of the input (``rows``, ``invalid``, ...).
         warnings: one line each, for the user.
         extra: anything else the domain keeps for itself (the file's rows, a featurizer spec).
+        steps_per_epoch: batches per epoch when :meth:`train_loader` generates data without end
+            (None: the loader has a length).
     """
 
     source: str
@@ -180,6 +182,7 @@ class Dataset:
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    steps_per_epoch: int | None = None
 
     def __len__(self) -> int:
         return len(self.pack)
@@ -351,6 +354,11 @@ class Domain:
             "edge_dim": int(pack.edge_attr.size(1)) if pack.edge_attr is not None else 0,
             "out_channels": len(data.targets), "level": pack.target_level or model.level,
         })
+
+    def upgrade_config(self, config: dict, from_format: int) -> dict:
+        """A run's ``config.json`` of an earlier format, with this domain's entries where this
+        release keeps them (the generic part is already moved)."""
+        return config
 
     def run_config(self, data: Dataset) -> dict:
         """What ``config.json`` records of this domain's input (its ``domain`` entry)."""

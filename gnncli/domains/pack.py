@@ -132,7 +132,7 @@ class GraphPack:
         levels: dict[str, dict[str, list]] = {"node": {}, "edge": {}, "graph": {}}
         first = graphs[0] if graphs else Data()
         for key in first.keys():
-            if key == "edge_index":
+            if key in ("edge_index", "num_nodes"):
                 continue
             level = "graph" if key in graph_keys else "edge" if first.is_edge_attr(key) else "node"
             levels[level][key] = []

@@ -1,4 +1,4 @@
-"""Train/validation/test splits: random, scaffold (Bemis-Murcko), k-fold, or from a column.
+"""Train/validation/test splits: random, by group (no group on two sides), k-fold, or from a column.
 
 Each function returns index arrays into the list of usable (valid) items.
 """
@@ -6,12 +6,11 @@ Each function returns index arrays into the list of usable (valid) items.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray]
-SPLITS = ("random", "scaffold", "kfold", "column")
 
 
 def _counts(n: int, sizes: Sequence[float]) -> tuple[int, int, int]:
@@ -28,28 +27,19 @@ def random_split(n: int, sizes: Sequence[float], seed: int) -> Split:
     return order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
 
 
-def scaffold_of(smiles: str) -> str:
-    """The Bemis-Murcko scaffold of a molecule (``""`` for acyclic molecules)."""
-    from rdkit.Chem.Scaffolds import MurckoScaffold
+def group_split(groups: Sequence[Hashable], sizes: Sequence[float], seed: int) -> Split:
+    """Split items so that no group is on two sides (molecules by scaffold, proteins by sequence
+    cluster).
 
-    try:
-        return MurckoScaffold.MurckoScaffoldSmiles(smiles=smiles, includeChirality=False)
-    except Exception:  # an unusual molecule that RDKit's scaffold code rejects: its own group
-        return smiles
-
-
-def scaffold_split(smiles: Sequence[str], sizes: Sequence[float], seed: int) -> Split:
-    """Group molecules by Bemis-Murcko scaffold so that no scaffold is on two sides.
-
-    As in Chemprop's balanced scaffold split: scaffold sets larger than half the validation
-    or test size go to training first; the rest are placed in a seeded random order.
+    As in Chemprop's balanced scaffold split: groups larger than half the validation or test
+    size go to training first; the rest are placed in a seeded random order.
     """
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, smi in enumerate(smiles):
-        groups[scaffold_of(smi)].append(i)
-    n = len(smiles)
+    members: dict[Hashable, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups):
+        members[group].append(i)
+    n = len(groups)
     n_train, n_val, n_test = _counts(n, sizes)
-    sets = list(groups.values())
+    sets = list(members.values())
     rng = np.random.default_rng(seed)
     big = [s for s in sets if len(s) > n_val / 2 or len(s) > n_test / 2]
     small = [s for s in sets if not (len(s) > n_val / 2 or len(s) > n_test / 2)]

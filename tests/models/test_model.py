@@ -106,3 +106,47 @@ def test_node_level_outputs_follow_their_nodes(encoder):
     assert torch.allclose(permuted, out[perm], atol=1e-5)  # equivariant: outputs move with their nodes
     with pytest.raises(ValueError, match="unknown output level"):
         ModelConfig(level="edge")
+
+
+def test_models_register_by_name_and_load_lazily():
+    from gnncli.models import MODELS, register_model
+    from gnncli.registry import Registry
+
+    lazy = Registry("thing")
+    lazy.register("later", "gnncli.no_such_module:thing")
+    assert lazy.names() == ("later",)  # known without importing it
+    with pytest.raises(ModuleNotFoundError):
+        lazy.get("later")
+
+    class Mean(torch.nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.lin = torch.nn.Linear(config.in_channels, config.out_channels)
+
+        def embed(self, batch):
+            from torch_geometric.utils import scatter
+
+            return scatter(batch.x, batch.batch, dim=0, reduce="mean")
+
+        def forward(self, batch):
+            return self.lin(self.embed(batch))
+
+    register_model("mean-mlp", Mean, domains=("molecules",), defaults={"hidden": 8})
+    try:
+        assert "mean-mlp" in model_names("molecules") and "mean-mlp" not in model_names("proteins")
+        config = ModelConfig(name="mean-mlp", in_channels=PACK.x.size(1), out_channels=2)
+        assert config.hidden == 8
+        model = build_model(config)
+        assert isinstance(model, Mean) and model(PACK.batch([0, 1])).shape == (2, 2)
+    finally:
+        MODELS.unregister("mean-mlp")
+    with pytest.raises(ValueError, match="unknown model 'mean-mlp'"):
+        ModelConfig(name="mean-mlp")
+
+
+def test_model_config_checks_its_values():
+    with pytest.raises(ValueError, match="hidden must be a positive integer, got 'wide'"):
+        ModelConfig(name="gin", hidden="wide")
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(name="gin", dropout=1.5)
+    assert ModelConfig.from_dict({"encoder": "gin", "hidden": 8}).name == "gin"  # run format 1

@@ -4,7 +4,8 @@ import pytest
 from gnncli.testing import SMILES
 from gnncli.train import metrics
 from gnncli.train.scaler import TargetScaler
-from gnncli.train.splits import column_split, kfold_splits, random_split, scaffold_of, scaffold_split
+from gnncli.domains.molecules.scaffolds import scaffold_of, scaffold_split
+from gnncli.train.splits import column_split, kfold_splits, random_split
 
 
 def test_scaler_round_trip_ignores_missing():
@@ -116,3 +117,35 @@ def test_scaled_rmse_weighs_targets_by_their_spread():
     m = task.evaluate(Constant(), PackLoader(pack, batch_size=8), torch.device("cpu"))
     assert m["rmse"] == pytest.approx((0.5 + 10.0) / 2)  # in original units the big target decides
     assert m["scaled_rmse"] == pytest.approx((0.5 / 1.0 + 10.0 / 1000.0) / 2)
+
+
+def test_generated_training_data_needs_steps_per_epoch():
+    """A loader without a length (data generated on the fly) makes epochs of steps_per_epoch batches."""
+    import torch
+
+    from gnncli.errors import UsageError
+    from gnncli.train.loop import LoopConfig, fit
+
+    seen = []
+
+    class Task:
+        monitor, higher_is_better = "loss", False
+
+        def loss(self, output, batch):
+            return (output - batch).pow(2).mean()
+
+        def evaluate(self, model, loader, device):
+            return {"loss": 0.0}
+
+    def endless(epoch):
+        def gen():
+            while True:
+                seen.append(epoch)
+                yield torch.ones(3, 1)
+        return gen()
+
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(UsageError, match="steps_per_epoch"):
+        fit(model, Task(), endless, [], LoopConfig(epochs=1, device="cpu"))
+    result = fit(model, Task(), endless, [], LoopConfig(epochs=3, device="cpu", steps_per_epoch=5))
+    assert len(result.history) == 3 and [seen.count(e) for e in range(3)] == [5, 5, 5]

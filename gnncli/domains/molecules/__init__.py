@@ -140,7 +140,7 @@ class MoleculesDomain(Domain):
     def custom_split(self, name: str, data: MoleculeDataset, sizes, seed: int):
         if name != "scaffold":
             return super().custom_split(name, data, sizes, seed)
-        from gnncli.train.splits import scaffold_split
+        from gnncli.domains.molecules.scaffolds import scaffold_split
 
         return scaffold_split(data.smiles(range(len(data))), sizes, seed)
 
@@ -149,6 +149,11 @@ class MoleculesDomain(Domain):
 
     def run_config(self, data: MoleculeDataset) -> dict:
         return {"smiles_col": data.extra["mol_frame"].smiles_col}
+
+    def upgrade_config(self, config: dict, from_format: int) -> dict:
+        if from_format == 1:  # format 1 kept the SMILES column at the top level
+            config["domain"] = {**config.get("domain", {}), "smiles_col": config.pop("smiles_col", None)}
+        return config
 
     def load_featurizer(self, config: dict) -> Any:
         from gnncli.featurizers.molecule import MoleculeFeaturizer
