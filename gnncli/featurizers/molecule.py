@@ -221,15 +221,34 @@ class InvalidMolecule(ValueError):
     """A SMILES (or record) that RDKit cannot turn into a usable molecule."""
 
 
-def parse_smiles(smiles: object) -> Chem.Mol:
-    """Parse and sanitize ``smiles``, raising :class:`InvalidMolecule` with a reason."""
+#: The largest molecule read by default, in atoms of its graph (heavy atoms, and hydrogens only
+#: where written as atoms). Drug-like molecules have under 100; peptides and macrocycles a few
+#: hundred. Larger inputs are skipped (training) or marked (prediction); ``--max-atoms`` raises it.
+DEFAULT_MAX_ATOMS = 1000
+#: SMILES text allowed per atom of the limit, checked before parsing so that an enormous line is
+#: never handed to RDKit (a bracketed, charged, stereo atom with a ring closure takes ~12).
+CHARS_PER_ATOM = 16
+
+
+def parse_smiles(smiles: object, max_atoms: int | None = None) -> Chem.Mol:
+    """Parse and sanitize ``smiles``, raising :class:`InvalidMolecule` with a reason.
+
+    With ``max_atoms``, a SMILES longer than ``CHARS_PER_ATOM * max_atoms`` characters is refused
+    unread, and a molecule with more than ``max_atoms`` atoms is refused after parsing.
+    """
     if not isinstance(smiles, str) or not smiles.strip():
         raise InvalidMolecule("empty SMILES")
+    if max_atoms is not None and len(smiles) > CHARS_PER_ATOM * max_atoms:
+        raise InvalidMolecule(f"SMILES of {len(smiles):,} characters is too long for --max-atoms {max_atoms} "
+                              f"(at most {CHARS_PER_ATOM * max_atoms:,}); not read")
     text = smiles.strip()
     mol = Chem.MolFromSmiles(text)  # the usual path: parse, sanitize, perceive stereo
     if mol is not None:
         if mol.GetNumAtoms() == 0:
             raise InvalidMolecule(f"SMILES '{_short(text)}' has no atoms")
+        if max_atoms is not None and mol.GetNumAtoms() > max_atoms:
+            raise InvalidMolecule(f"molecule '{_short(text)}' has {mol.GetNumAtoms():,} atoms, "
+                                  f"more than --max-atoms {max_atoms}")
         return mol
     # Failed: parse again without sanitizing only to say why.
     raw = Chem.MolFromSmiles(text, sanitize=False)
@@ -301,17 +320,18 @@ class MoleculeFeaturizer:
         return x, edge_index, edge_attr, num_atoms, num_edges
 
 
-def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list) -> tuple:
+def featurize_batch(featurizer: MoleculeFeaturizer, smiles: list, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> tuple:
     """Featurize many SMILES into packed arrays (what a worker process returns).
 
     Returns ``(x, edge_index, edge_attr, num_atoms, num_edges, errors)`` where the arrays are
     concatenations over the valid molecules in order (``edge_index`` is local to each molecule),
-    and ``errors`` maps the position of each invalid input to its reason.
+    and ``errors`` maps the position of each invalid input (or one larger than ``max_atoms``)
+    to its reason.
     """
     mols, errors = [], {}
     for pos, smi in enumerate(smiles):
         try:
-            mols.append(parse_smiles(smi))
+            mols.append(parse_smiles(smi, max_atoms))
         except InvalidMolecule as exc:
             errors[pos] = str(exc)
         except Exception as exc:  # RDKit can fail in exotic ways on odd input; keep the row, mark it

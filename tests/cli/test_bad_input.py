@@ -143,3 +143,25 @@ def test_failing_at_once_prints_only_the_error(trained_run, tmp_path):
         assert result.exit_code == 1
         assert result.output.splitlines() == [result.output.strip()], result.output  # no empty bar, no blank line
         assert result.output.startswith("error:")
+
+
+def test_molecules_beyond_max_atoms_are_skipped_in_training_and_marked_in_prediction(trained_run, tmp_path):
+    import io
+
+    import pandas as pd
+
+    data = write_molecule_csv(tmp_path / "d.csv", n=30, extra_rows=[["huge", "C" * 1_000_000, "1.0"],
+                                                                   ["big", "C" * 150, "2.0"]])
+    result = invoke("train", data, "-t", "logp", *FAST, "--max-atoms", "100", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output  # the megabyte line is refused unread ("not read"): it hung before
+    assert "skipped 2 of 32 molecules" in result.output and "line 32" in result.output and "not read" in result.output
+    lib = tmp_path / "lib.smi"
+    lib.write_text("CCO\n" + "C" * 1200 + "\n" + "C" * 20_000 + "\n")
+    out = invoke("predict", trained_run, lib)  # the default limit: 1000 atoms
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(io.StringIO(out.stdout), keep_default_na=False)
+    assert table["error"].tolist()[0] == ""
+    assert "1,200 atoms, more than --max-atoms 1000" in table["error"].tolist()[1]
+    assert "20,000 characters is too long for --max-atoms 1000" in table["error"].tolist()[2]
+    raised = invoke("predict", trained_run, lib, "--max-atoms", "2000")
+    assert pd.read_csv(io.StringIO(raised.stdout), keep_default_na=False)["error"].tolist()[:2] == ["", ""]

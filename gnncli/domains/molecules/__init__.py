@@ -70,6 +70,7 @@ class MoleculesDomain(Domain):
     default_model = "dmpnn"
     options = (
         DomainOption("smiles_col", str, "SMILES column (default: found by name, else by content).", metavar="COLUMN"),
+        DomainOption("max_atoms", int, "Largest molecule read, in atoms (default 1000); a larger one, or a SMILES over 16 characters per allowed atom, is skipped when training and marked in the error column when predicting.", metavar="N"),
     )
 
     def sniff(self, path: str) -> bool:
@@ -104,20 +105,23 @@ class MoleculesDomain(Domain):
         from gnncli.featurizers.molecule import MoleculeFeaturizer
 
         featurizer = featurizer or MoleculeFeaturizer()
+        max_atoms = _max_atoms(opts.options)
         source = opts.data or str(BUNDLED_DATA)
         mf = read_molecules(source, smiles_col=opts.options.get("smiles_col"), fmt=opts.fmt)
         exclude = {mf.smiles_col} | ({opts.split_col} if opts.split_col else set())
         targets = target_columns(mf.frame, opts.targets, exclude, source)
         y, mask = parse_targets(mf.frame, targets, mf.where, source)
-        key = file_cache_key(source, mf.smiles_col, featurizer, detect_format(source, opts.fmt)) if opts.cache else None
+        fmt = detect_format(source, opts.fmt)
+        key = file_cache_key(source, mf.smiles_col, featurizer, fmt, max_atoms) if opts.cache else None
         bar = reporter.start("featurizing", len(mf))
         pack, valid, errors = featurize_frame(
-            mf, featurizer, workers=opts.workers, cache_key=key, progress=lambda n: reporter.advance(bar, n)
+            mf, featurizer, workers=opts.workers, cache_key=key, progress=lambda n: reporter.advance(bar, n),
+            max_atoms=max_atoms,
         )
         warnings = []
         if errors:
             first = min(errors)
-            warnings.append(f"skipped {len(errors)} of {len(mf)} molecules that RDKit could not read "
+            warnings.append(f"skipped {len(errors)} of {len(mf)} molecules that could not be used "
                             f"(first: {mf.where(first)}: {errors[first]})")
         if len(valid) == 0:
             first = min(errors) if errors else 0
@@ -166,4 +170,17 @@ class MoleculesDomain(Domain):
 
         return infer(run, inputs, smiles_col=options.get("smiles_col"), fmt=settings.fmt,
                      chunk_size=settings.chunk_size, workers=settings.workers, device=settings.device,
-                     embed=embed, member=settings.member, batch_size=settings.batch_size)
+                     embed=embed, member=settings.member, batch_size=settings.batch_size,
+                     max_atoms=_max_atoms(options))
+
+
+def _max_atoms(options: dict) -> int:
+    from gnncli.errors import UsageError
+    from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS
+
+    value = options.get("max_atoms")
+    if value is None:
+        return DEFAULT_MAX_ATOMS
+    if value < 1:
+        raise UsageError(f"--max-atoms {value}: must be at least 1")
+    return int(value)

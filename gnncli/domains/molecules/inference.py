@@ -25,7 +25,7 @@ import torch
 from gnncli.domains.molecules.reader import Featurizer, MoleculeFrame, default_workers, iter_molecules
 from gnncli.domains.pack import GraphPack
 from gnncli.errors import InputError
-from gnncli.featurizers.molecule import featurize_batch
+from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, featurize_batch
 from gnncli.inference import run_models
 from gnncli.parallel import BlockPool
 from gnncli.runs import TrainedRun, load_run
@@ -57,16 +57,16 @@ def _init_worker(run_dir: str, threads: int) -> None:
         _WORKER.update(run=load_run(run_dir).for_inference(), dir=run_dir)
 
 
-def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int) -> tuple:
+def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int, max_atoms: int | None) -> tuple:
     run = _WORKER["run"]
-    x, ei, ea, n_atoms, n_edges, errors = featurize_batch(run.featurizer, smiles)
+    x, ei, ea, n_atoms, n_edges, errors = featurize_batch(run.featurizer, smiles, max_atoms)
     pack = GraphPack.from_arrays(x, ei, ea, n_atoms, n_edges)
     return run_models(run, pack, torch.device("cpu"), batch_size, embed=embed, member=member), errors
 
 
 def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, embed: bool,
-               member: int, batch_size: int) -> Iterator[tuple]:
-    work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size)
+               member: int, batch_size: int, max_atoms: int | None) -> Iterator[tuple]:
+    work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size, max_atoms=max_atoms)
     _WORKER.update(run=run, dir=str(run.path))
     pool = BlockPool(work, workers, initializer=_init_worker, initargs=(str(run.path), 1))
 
@@ -91,8 +91,8 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
 # -- CUDA: featurize in workers, model in this process -----------------------------------------
 
 def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, device: torch.device,
-               embed: bool, member: int, batch_size: int) -> Iterator[tuple]:
-    with Featurizer(run.featurizer, workers) as featurize:
+               embed: bool, member: int, batch_size: int, max_atoms: int | None) -> Iterator[tuple]:
+    with Featurizer(run.featurizer, workers, max_atoms) as featurize:
         pending: deque = deque()
         for mf in chunks:
             pending.append((mf, featurize.submit(mf.smiles_to_featurize())))
@@ -108,13 +108,15 @@ def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
 
 def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, fmt: str | None = None,
           chunk_size: int = 10_000, workers: int | None = None, device: str = "auto", embed: bool = False,
-          member: int = 0, batch_size: int = 64) -> Iterator[tuple]:
+          member: int = 0, batch_size: int = 64, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Iterator[tuple]:
     """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
     dev = resolve_device(device)
     run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
     chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
     if dev.type == "cpu":
-        yield from _fused_cpu(run, chunks, workers=n_workers, embed=embed, member=member, batch_size=batch_size)
+        yield from _fused_cpu(run, chunks, workers=n_workers, embed=embed, member=member, batch_size=batch_size,
+                              max_atoms=max_atoms)
     else:
-        yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member, batch_size=batch_size)
+        yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member,
+                              batch_size=batch_size, max_atoms=max_atoms)

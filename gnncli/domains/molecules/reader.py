@@ -27,7 +27,7 @@ import torch
 from gnncli.domains.pack import GraphPack
 from gnncli.domains.tables import is_number
 from gnncli.errors import InputError, UsageError
-from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch, parse_smiles
+from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, MoleculeFeaturizer, featurize_batch, parse_smiles
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
 from gnncli.parallel import BLOCK_SIZE, BlockPool, lower_priority
 
@@ -325,11 +325,11 @@ class Featurizer:
     Use as a context manager so worker processes are closed. ``workers=1`` runs in-process.
     """
 
-    def __init__(self, featurizer: MoleculeFeaturizer, workers: int = 1) -> None:
+    def __init__(self, featurizer: MoleculeFeaturizer, workers: int = 1, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> None:
         self.featurizer = featurizer
         # The workers run only RDKit and numpy, never torch, so inheriting torch's thread pools
         # through fork is harmless.
-        self._blocks = BlockPool(partial(featurize_batch, featurizer), workers,
+        self._blocks = BlockPool(partial(featurize_batch, featurizer, max_atoms=max_atoms), workers,
                                  initializer=lower_priority, min_items=2 * BLOCK_SIZE)
 
     def __enter__(self) -> Featurizer:
@@ -390,8 +390,10 @@ def featurize_frame(
     workers: int | None = None,
     cache_key: str | None = None,
     progress: Callable[[int], None] | None = None,
+    max_atoms: int | None = DEFAULT_MAX_ATOMS,
 ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
-    """Featurize a frame's SMILES, using the on-disk cache when ``cache_key`` is given.
+    """Featurize a frame's SMILES, using the on-disk cache when ``cache_key`` is given (make the
+    key with :func:`file_cache_key`, which includes ``max_atoms``).
 
     Returns ``(pack, valid_positions, errors)`` as :class:`Featurizer` does; errors from the
     reader (``record_errors``) are included.
@@ -411,7 +413,7 @@ def featurize_frame(
                 path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never fatal
     smiles = mol_frame.smiles_to_featurize()
     n_workers = default_workers(len(smiles)) if workers is None or workers <= 0 else workers
-    with Featurizer(featurizer, n_workers) as run:
+    with Featurizer(featurizer, n_workers, max_atoms) as run:
         pack, valid, errors = run.collect(run.submit(smiles), mol_frame.record_errors, progress)
     if path is not None:
         try:
@@ -424,11 +426,13 @@ def featurize_frame(
     return pack, valid, errors
 
 
-def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, fmt: str) -> str | None:
-    """Cache key for a file: its content hash, the SMILES column, the format and the featurizer spec."""
+def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, fmt: str,
+                   max_atoms: int | None = DEFAULT_MAX_ATOMS) -> str | None:
+    """Cache key for a file: its content hash, the SMILES column, the format, the featurizer spec
+    and the size limit (which decides what is valid)."""
     if path == STDIN:
         return None
     h = hashlib.sha256()
     h.update(sha256_file(path).encode())
-    h.update(json.dumps([smiles_col, fmt, featurizer.spec, _CACHE_LAYOUT], sort_keys=True).encode())
+    h.update(json.dumps([smiles_col, fmt, featurizer.spec, _CACHE_LAYOUT, max_atoms], sort_keys=True).encode())
     return h.hexdigest()[:32]
