@@ -11,6 +11,7 @@ from torch_geometric.data import Batch, Data
 
 from gnncli.domains.pack import GraphPack
 from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch
+from gnncli.progress import Reporter
 
 #: Small, varied, valid molecules (rings, charges, stereo, halogens, a lone atom).
 SMILES = [
@@ -69,3 +70,18 @@ def write_molecule_csv(path: str | Path, n: int = 60, *, seed: int = 0, classifi
         for row in extra_rows or []:
             writer.writerow(row)
     return path
+
+
+class InterruptAfterEpochs(Reporter):
+    """A silent reporter that simulates Ctrl-C once training has finished ``n`` epochs (to test
+    that an interrupted run resumes exactly where it stopped)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(None)
+        self.n, self.seen = n, 0
+
+    def advance(self, task, amount: float = 1, **fields) -> None:
+        if "info" in fields and "val" in fields["info"]:  # the training bar's per-epoch update
+            self.seen += 1
+            if self.seen == self.n:
+                raise KeyboardInterrupt

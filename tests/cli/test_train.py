@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from gnncli import api
-from gnncli.progress import Reporter
 from gnncli.runs import load_run
-from gnncli.testing import write_molecule_csv
+from gnncli.testing import InterruptAfterEpochs, write_molecule_csv
 from gnncli.train.loop import TrainingInterrupted
 
 from .conftest import FAST, invoke, last_json
@@ -135,20 +134,6 @@ def test_featurization_is_cached(tmp_path, monkeypatch):
     api.train(api.TrainOptions(out=str(tmp_path / "b"), **opts))
 
 
-class _InterruptAfter(Reporter):
-    """Simulates Ctrl-C once the training bar has advanced ``n`` epochs."""
-
-    def __init__(self, n):
-        super().__init__(None)
-        self.n, self.seen = n, 0
-
-    def advance(self, task, amount=1, **fields):
-        if "info" in fields and "val" in fields["info"]:
-            self.seen += 1
-            if self.seen == self.n:
-                raise KeyboardInterrupt
-
-
 def test_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path):
     data = write_molecule_csv(tmp_path / "d.csv", n=40)
 
@@ -158,7 +143,7 @@ def test_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path):
 
     full = api.train(opts(tmp_path / "full"))
     with pytest.raises(TrainingInterrupted, match="--resume"):
-        api.train(opts(tmp_path / "cut"), reporter=_InterruptAfter(2))
+        api.train(opts(tmp_path / "cut"), reporter=InterruptAfterEpochs(2))
     assert (tmp_path / "cut" / "state" / "member_0.pt").is_file()
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["status"] == "training"
     result = invoke("train", "--resume", tmp_path / "cut", "--json")

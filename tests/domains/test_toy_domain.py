@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from gnncli import api
-from gnncli.progress import Reporter
+from gnncli.testing import InterruptAfterEpochs
 from gnncli.train.loop import TrainingInterrupted
 
 from . import toy
@@ -43,18 +43,6 @@ def opts(out, epochs=4):
                             loop=api.LoopConfig(epochs=epochs, batch_size=4, patience=None))
 
 
-class _InterruptAfter(Reporter):
-    def __init__(self, n):
-        super().__init__(None)
-        self.n, self.seen = n, 0
-
-    def advance(self, task, amount=1, **fields):
-        if "info" in fields and "val" in fields["info"]:
-            self.seen += 1
-            if self.seen == self.n:
-                raise KeyboardInterrupt
-
-
 def test_toy_domain_trains_resumes_predicts_and_embeds(app, tmp_path):
     full = api.train(opts(tmp_path / "full"))
     assert full["kind"] == "toy" and np.isfinite(full["test"]["reward"])
@@ -63,7 +51,7 @@ def test_toy_domain_trains_resumes_predicts_and_embeds(app, tmp_path):
     assert config["kind"] == "toy" and config["model"]["name"] == "toy-mlp" and config["options"]["loop"]["steps_per_epoch"] == 4
 
     with pytest.raises(TrainingInterrupted, match="--resume"):
-        api.train(opts(tmp_path / "cut"), reporter=_InterruptAfter(2))
+        api.train(opts(tmp_path / "cut"), reporter=InterruptAfterEpochs(2))
     resumed = run_cli(app, "train", "--resume", tmp_path / "cut", "--json")
     assert resumed.exit_code == 0, resumed.output
     assert "resuming" in resumed.output and "after epoch 2 of 4" in resumed.output
