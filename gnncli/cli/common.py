@@ -118,7 +118,16 @@ def _json_default(value: Any) -> Any:
 # Options shared by several subcommands (one definition, one help text).
 RunDir = Annotated[str, typer.Argument(help="Run folder written by gnn train.")]
 Inputs = Annotated[list[str], typer.Argument(help="Input files of the run's kind (molecules: CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
-InputFormat = Annotated[Optional[str], typer.Option("--format", help="Input format (molecules: csv, tsv, smi or sdf; default: from the extension).")]
+def format_help() -> str:
+    """``--format`` help listing what each kind of input reads (one vocabulary: gnncli.formats)."""
+    from gnncli.domains.base import all_domains
+    from gnncli.formats import describe
+
+    kinds = "; ".join(f"{d.name}: {describe(d.formats)}" for d in all_domains() if d.formats)
+    return f"Input format ({kinds}). Default: from the extension."
+
+
+InputFormat = Annotated[Optional[str], typer.Option("--format", help=format_help())]
 InferenceBatch = Annotated[int, typer.Option(help="Items per model batch (small batches stay in cache).")]
 ChunkSize = Annotated[int, typer.Option(help="Rows read and featurized at a time.")]
 Workers = Annotated[int, typer.Option(help="Worker processes (0: one per CPU).")]

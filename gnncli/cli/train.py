@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import console, handle_errors, make_progress, print_json
+from gnncli.cli.common import InputFormat, console, handle_errors, make_progress, print_json
 from gnncli.cli.domain_options import with_domain_options
 from gnncli.domains import DOMAINS
 from gnncli.errors import UsageError
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
         kind: Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).")] = None,
         target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
-        format: Annotated[Optional[str], typer.Option("--format", help="Input format (default: from the extension).")] = None,
+        format: InputFormat = None,
         task: Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")] = "auto",
         metric: Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")] = None,
         model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help())] = None,

@@ -238,6 +238,8 @@ class Domain:
     #: what a folder of its inputs holds ("structures"), or "" if it reads no folders.
     folders: ClassVar[str] = ""
     reads_stdin: ClassVar[bool] = False
+    #: ``--format`` names it reads (from :data:`gnncli.formats.FORMATS`).
+    formats: ClassVar[tuple[str, ...]] = ()
     #: ``--task`` values (besides ``auto``), ``--split`` values, and the default ``--model``.
     tasks: ClassVar[tuple[str, ...]] = ()
     splits: ClassVar[tuple[str, ...]] = ("random", "kfold", "column")

@@ -165,3 +165,12 @@ def test_molecules_beyond_max_atoms_are_skipped_in_training_and_marked_in_predic
     assert "20,000 characters is too long for --max-atoms 1000" in table["error"].tolist()[2]
     raised = invoke("predict", trained_run, lib, "--max-atoms", "2000")
     assert pd.read_csv(io.StringIO(raised.stdout), keep_default_na=False)["error"].tolist()[:2] == ["", ""]
+
+
+def test_one_format_vocabulary(tmp_path):
+    (tmp_path / "mols.txt").write_text("smiles\nCCO\nCCN\nCCC\nCCCC\nc1ccccc1\nCCOC\nCCCl\nCCBr\nCCF\nCCS\n")
+    _one_line_error(invoke("train", tmp_path / "mols.txt", "--format", "graph6", *FAST), 2,
+                    "--format graph6: not a format this command reads (choose from csv, tsv, smi, sdf)")
+    from gnncli.formats import check_format
+
+    assert check_format("smiles", ("smi", "sdf")) == "smi" and check_format("SDF", ("smi", "sdf")) == "sdf"

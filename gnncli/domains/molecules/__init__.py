@@ -65,6 +65,7 @@ class MoleculesDomain(Domain):
     title = "Molecules (CSV/TSV/.smi/SDF)"
     extensions = (".csv", ".tsv", ".tab", ".smi", ".smiles", ".ism", ".txt", ".sdf", ".sd", ".mol")
     reads_stdin = True
+    formats = ("csv", "tsv", "smi", "sdf")
     tasks = ("regression", "classification")
     splits = ("random", "scaffold", "kfold", "column")
     default_model = "dmpnn"

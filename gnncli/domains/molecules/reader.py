@@ -26,7 +26,8 @@ import torch
 
 from gnncli.domains.pack import GraphPack
 from gnncli.domains.tables import is_number
-from gnncli.errors import InputError, UsageError
+from gnncli.errors import InputError
+from gnncli.formats import check_format
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, MoleculeFeaturizer, featurize_batch, parse_smiles
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
 from gnncli.parallel import BLOCK_SIZE, BlockPool, lower_priority
@@ -84,9 +85,7 @@ class MoleculeFrame:
 def detect_format(path: str, fmt: str | None = None) -> str:
     """The input format: ``fmt`` if given, else from the extension (``.gz`` allowed)."""
     if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-        return fmt
+        return check_format(fmt, FORMATS)
     if path == STDIN:
         return "auto"
     name = path.lower()
