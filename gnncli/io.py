@@ -91,10 +91,13 @@ def is_stream_output(path: str | os.PathLike) -> bool:
     return _output_target(path).kind != "file"
 
 
-def _output_error(shown: str, exc: OSError) -> OutputError:
-    """``<path>: cannot write (<reason>)``, with the path as the user gave it."""
+def _output_error(shown: str, exc: OSError, staging: Path | None = None) -> OutputError:
+    """``<path>: cannot write (<reason>)``, with the path as the user gave it; ``staging`` is
+    the folder of the temporary file when the error is about that file instead."""
     reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+    if staging is not None:
+        reason = f"temporary file in {staging}: {reason}"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
         blocker = _file_in_the_way(Path(shown))
         if blocker is not None:
             reason = f"{blocker} is a file, not a folder"
@@ -110,7 +113,7 @@ def _file_in_the_way(path: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def _write_errors_name(shown: str, *paths: Path) -> Iterator[None]:
+def _write_errors_name(shown: str, *paths: Path, staging: Path | None = None) -> Iterator[None]:
     """Turn write errors raised inside the block into OutputError naming ``shown``.
 
     Only errors that are about the output: those naming one of ``paths`` (the temporary file,
@@ -126,7 +129,7 @@ def _write_errors_name(shown: str, *paths: Path) -> Iterator[None]:
         if (exc.filename is None and exc.errno in _WRITE_ERRNOS) or (
             exc.filename is not None and str(exc.filename) in names
         ):
-            raise _output_error(shown, exc) from exc
+            raise _output_error(shown, exc, staging) from exc
         raise
 
 
@@ -222,23 +225,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with _replaced(shown, target.path) as tmp:
             yield tmp
         return
+    staging = Path(tempfile.gettempdir())
     try:
-        fd, tmp = tempfile.mkstemp(prefix="gnn-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(prefix="gnn-", suffix=".tmp", dir=staging)
         os.close(fd)
     except OSError as exc:
-        raise OutputError(f"{shown}: cannot write (temporary file in {tempfile.gettempdir()}: {exc.strerror or exc})") from exc
+        raise _output_error(shown, exc, staging) from exc
     tmp_path = Path(tmp)
     try:
-        try:
+        with _write_errors_name(shown, tmp_path, staging=staging):
             yield tmp_path
-        except OSError as exc:
-            if (exc.filename is not None and str(exc.filename) == str(tmp_path)) or (
-                exc.filename is None and exc.errno in _WRITE_ERRNOS
-            ):
-                raise OutputError(
-                    f"{shown}: cannot write (temporary file in {tmp_path.parent}: {exc.strerror or exc})"
-                ) from exc
-            raise
         with open(tmp_path, "rb") as src, _stream(shown, target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     finally:

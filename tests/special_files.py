@@ -26,6 +26,14 @@ class FifoReader:
         return self.data
 
 
+def make_fifo(path: Path) -> Path:
+    """A FIFO at ``path`` (the test is skipped where there are none, e.g. on Windows)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    os.mkfifo(path)
+    return path
+
+
 def make_device(path: Path, minor: int) -> Path:
     """A private copy of /dev/null (minor 3) or /dev/full (minor 7): a real character device a
     broken writer can only destroy in tmp_path, never for the whole machine."""

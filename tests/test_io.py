@@ -7,7 +7,7 @@ import torch
 
 from gnncli.errors import OutputError
 from gnncli.io import atomic_open, atomic_path, is_stream_output, load_tensors, output_stream, save_tensors, write_json
-from tests.special_files import FifoReader, make_device
+from tests.special_files import FifoReader, make_device, make_fifo
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -40,7 +40,7 @@ def test_atomic_files_follow_the_umask(tmp_path):
 @pytest.fixture
 def fifo(tmp_path):
     path = tmp_path / "out.csv"
-    os.mkfifo(path)
+    make_fifo(path)
     return path
 
 
@@ -65,7 +65,7 @@ def test_output_stream_writes_a_fifo_as_it_is(fifo):
 def test_atomic_path_copies_into_a_fifo_what_a_library_wrote(tmp_path):
     # torch.save needs a path it can write and seek in; the bytes reach the FIFO when it is done
     fifo = tmp_path / "weights.pt"
-    os.mkfifo(fifo)
+    make_fifo(fifo)
     reader = FifoReader(fifo)
     weights = {"w": torch.arange(50_000, dtype=torch.float32)}  # more than a pipe buffer holds
     with atomic_path(fifo) as tmp:
@@ -241,3 +241,12 @@ def test_a_full_disk_while_writing_names_the_path(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         with atomic_path(target):
             open(tmp_path / "missing-input.csv")
+
+
+def test_a_full_temporary_folder_is_named_as_such(tmp_path):
+    # a FIFO's file is built in the system's temporary folder: a full disk there is not the FIFO's fault
+    fifo = make_fifo(tmp_path / "out.pt")
+    with pytest.raises(OutputError, match=r"out\.pt: cannot write \(temporary file in .+: No space left on device\)$"):
+        with atomic_path(fifo):
+            raise OSError(28, "No space left on device")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -8,7 +8,7 @@ import pytest
 
 from gnncli.errors import OutputError, UsageError
 from gnncli.outputs import EmbeddingWriter
-from tests.special_files import FifoReader, make_device
+from tests.special_files import FifoReader, make_device, make_fifo
 
 DIM = 4
 
@@ -39,7 +39,7 @@ def test_npy_to_a_regular_file_with_its_errors_sidecar(tmp_path):
 @pytest.mark.parametrize("suffix", [".npy", ".csv"])
 def test_embeddings_to_a_fifo(tmp_path, suffix):
     fifo = tmp_path / f"emb{suffix}"
-    os.mkfifo(fifo)
+    make_fifo(fifo)
     reader = FifoReader(fifo)
     expected = _write(fifo)
     data = reader.result()

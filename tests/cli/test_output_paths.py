@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tests.cli.conftest import invoke
-from tests.special_files import FifoReader, make_device
+from tests.special_files import FifoReader, make_device, make_fifo
 
 
 def _library(tmp_path):
@@ -19,7 +19,7 @@ def _library(tmp_path):
 
 def test_predict_into_a_fifo(trained_run, tmp_path):
     fifo = tmp_path / "preds.csv"
-    os.mkfifo(fifo)
+    make_fifo(fifo)
     reader = FifoReader(fifo)
     result = invoke("predict", trained_run, _library(tmp_path), "--out", fifo)
     assert result.exit_code == 0, result.output
@@ -52,8 +52,8 @@ def test_coarsen_graph_and_plot_into_fifos(tmp_path):
     graph = tmp_path / "ring.csv"
     graph.write_text("source,target\n" + "".join(f"{i},{(i + 1) % 12}\n" for i in range(12)))
     out, plot = tmp_path / "coarse.csv", tmp_path / "plot.pdf"
-    os.mkfifo(out)
-    os.mkfifo(plot)
+    make_fifo(out)
+    make_fifo(plot)
     out_reader, plot_reader = FifoReader(out), FifoReader(plot)
     result = invoke("coarsen", graph, "--ratio", "0.5", "--out", out, "--plot", plot, "--k", "3")
     assert result.exit_code == 0, result.output
