@@ -1,8 +1,10 @@
-"""What every subcommand shares: the stderr console, ``--debug`` state and error handling."""
+"""What every subcommand shares: the stderr console, ``--debug`` state, error handling and help text."""
 
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Optional, TypeVar
@@ -74,6 +76,51 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text.replace("\n", " "))
+
+
+_EXAMPLE_LINE = re.compile(r"\s|gnn(\s|$)")
+
+
+def help_text(text: str) -> str:
+    """Help text laid out for the terminal: each prose paragraph on one line, for Rich to wrap.
+
+    Typer's help keeps every line break of a help string and Rich then wraps each line to the
+    terminal, so a paragraph written across several source lines breaks mid-sentence in an
+    80-column terminal or a pipe. This joins the lines of each paragraph and keeps:
+
+    - blank lines between paragraphs (several count as one);
+    - example lines on their own line: lines that are indented or start with ``gnn``.
+
+    Use it for a command's ``help=``::
+
+        HELP = help_text(\"\"\"Predict with a trained run: CSV of the input rows plus one column per target.
+
+        Streams over inputs of any size in chunks, rows in input order. An invalid SMILES keeps
+        its row with empty predictions and an 'error' column saying why.
+
+        Examples:
+
+          gnn predict runs/esol library.smi > predictions.csv
+        \"\"\")
+    """
+    paragraphs = []
+    for paragraph in re.split(r"\n[ \t]*\n", inspect.cleandoc(text)):
+        lines: list[str] = []
+        prose = False  # whether lines[-1] is prose a next prose line joins
+        for line in paragraph.splitlines():
+            if not line.strip():
+                continue
+            if _EXAMPLE_LINE.match(line):
+                lines.append(line.rstrip())
+                prose = False
+            elif prose:
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.strip())
+                prose = True
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def make_progress():
