@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from gnncli.cli.common import (
+    help_text,
     ChunkSize, Device, InferenceBatch, InputFormat, Inputs, RunDir, Workers,
     console, fail, handle_errors, make_progress, print_json,
 )
 from gnncli.cli.domain_options import with_domain_options
 
-HELP = """Write learned vectors (for molecules: the readout before the output head), one per input row.
+HELP = help_text("""Write learned vectors (for molecules: the readout before the output head), one per input row.
 
 .npy: NaN rows for inputs that could not be read, listed with reasons in OUT.errors.csv.
 
@@ -23,7 +24,7 @@ Examples:
   gnn embed runs/esol library.smi --out vectors.npy
 
   gnn embed runs/esol mols.csv --out vectors.parquet
-"""
+""")
 
 
 def register(app: typer.Typer) -> None:

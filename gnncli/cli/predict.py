@@ -7,12 +7,13 @@ from typing import Annotated, Optional
 import typer
 
 from gnncli.cli.common import (
+    help_text,
     ChunkSize, Device, InferenceBatch, InputFormat, Inputs, RunDir, Workers,
     console, fail, handle_errors, make_progress, print_json,
 )
 from gnncli.cli.domain_options import with_domain_options
 
-HELP = """Predict with a trained run: CSV of the input rows plus one column per target.
+HELP = help_text("""Predict with a trained run: CSV of the input rows plus one column per target.
 
 Streams over inputs of any size in chunks, rows in input order. An input row that cannot be read (an invalid SMILES) keeps its place with empty predictions and an 'error' column saying why. Exit code 0 when at least one row was predicted, 1 when none could be, 2 on usage errors. The inputs are of the run's kind (molecules: CSV/TSV/.smi/SDF); its own options are in its panel below.
 
@@ -23,7 +24,7 @@ Examples:
   gnn predict runs/esol library.smi --top-k 100 --ascending > hits.csv
 
   cat mols.csv | gnn predict runs/esol - --out preds.csv
-"""
+""")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import InputFormat, console, handle_errors, make_progress, print_json
+from gnncli.cli.common import InputFormat, help_text, console, handle_errors, make_progress, print_json
 from gnncli.cli.domain_options import with_domain_options
 from gnncli.domains import DOMAINS
 from gnncli.errors import UsageError
@@ -16,7 +16,7 @@ from gnncli.models.config import READOUTS, model_names
 
 # Heavy modules (torch, PyG, RDKit) are imported inside the command so that --help is instant.
 
-HELP = """Train a GNN and write a run folder (model, config, metrics, plots).
+HELP = help_text("""Train a GNN and write a run folder (model, config, metrics, plots).
 
 The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF. Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
 
@@ -29,7 +29,7 @@ Examples:
   gnn train tox21.csv --split scaffold --model gine --ensemble 3
 
   gnn train --resume runs/esol
-"""
+""")
 
 _PANEL = "Training"
 
@@ -63,23 +63,35 @@ def _model_help() -> str:
     return f"Model: {', '.join(model_names())} (default: the kind of input's, dmpnn for molecules)."
 
 
+def _complete_models(incomplete: str) -> list[str]:
+    return [name for name in model_names() if name.startswith(incomplete)]
+
+
+def _complete_kinds(incomplete: str) -> list[str]:
+    return [name for name in DOMAINS if name.startswith(incomplete)]
+
+
+def _complete_readouts(incomplete: str) -> list[str]:
+    return [name for name in READOUTS if name.startswith(incomplete)]
+
+
 def register(app: typer.Typer) -> None:
 
     @app.command("train", help=HELP)
     @handle_errors
     @with_domain_options("train")
     def train(
-        data: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
-        kind: Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).")] = None,
+        data: Annotated[Optional[str], typer.Argument(metavar="INPUT", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
+        kind: Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).", autocompletion=_complete_kinds)] = None,
         target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
         format: InputFormat = None,
         task: Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")] = "auto",
         metric: Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")] = None,
-        model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help())] = None,
+        model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help(), autocompletion=_complete_models)] = None,
         hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
         dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
-        readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).")] = "sum",
+        readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).", autocompletion=_complete_readouts)] = "sum",
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
         ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,
