@@ -262,11 +262,12 @@ def _loaded(run_dir: str | TrainedRun) -> TrainedRun:
 
 
 def predict(
-    run_dir: str | TrainedRun, inputs: list[str], out: IO[str], *, fmt: str | None = None, batch_size: int = 64,
+    run_dir: str | TrainedRun, inputs: list[str], out: str | IO[str] | None = None, *, fmt: str | None = None, batch_size: int = 64,
     chunk_size: int = 10_000, workers: int | None = None, device: str = "auto", top_k: int | None = None,
     sort_by: str | None = None, ascending: bool = False, reporter: Reporter | None = None, **options: Any,
 ) -> dict:
-    """Stream predictions for ``inputs`` to ``out`` through the run's kind of input.
+    """Stream predictions for ``inputs`` to ``out`` (a path, a text stream, or None for stdout)
+    through the run's kind of input.
 
     For table-like inputs (molecules): the input rows in order, plus one column per target
     (``_std`` columns for ensembles) and an ``error`` column, empty unless the row could not be

@@ -69,20 +69,44 @@ def _error_column(n: int, errors: dict[int, str]) -> np.ndarray:
     return err
 
 
-def predict_table(domain, run, inputs: list[str], out: IO[str], *, options: dict, settings: InferenceSettings,
-                  reporter) -> dict:
-    """Stream predictions for ``inputs`` as CSV to ``out``, rows in input order.
+def require_inputs(inputs: list[str], kind: str) -> None:
+    if not inputs:
+        raise UsageError(f"give at least one input file of {kind} (or - for standard input)")
+
+
+def results_stream(out: str | IO[str] | None):
+    """``out`` as a context manager yielding a text stream: a stream as it is, else
+    :func:`gnncli.io.output_stream` (stdout for None or ``-``; a file written atomically)."""
+    import contextlib
+
+    from gnncli.io import output_stream
+
+    return contextlib.nullcontext(out) if hasattr(out, "write") else output_stream(out)
+
+
+def predict_table(domain, run, inputs: list[str], out: str | IO[str] | None, *, options: dict,
+                  settings: InferenceSettings, reporter) -> dict:
+    """Stream predictions for ``inputs`` as CSV to ``out`` (a path, a stream, or None for stdout),
+    rows in input order.
 
     Each output row is the input row plus one column per target (``_std`` columns for
     ensembles) and an ``error`` column, empty unless the row could not be read. With
     ``settings.top_k``, only the best ``top_k`` rows by ``sort_by`` are written, best first.
     Returns counts: ``rows``, ``predicted``, ``invalid``.
     """
-    import pandas as pd
-
+    require_inputs(inputs, domain.name)
     top_k = settings.top_k
     if top_k is not None and top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
+    with results_stream(out) as stream:
+        return _write_table(domain, run, inputs, stream, options, settings, reporter)
+
+
+def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, settings: InferenceSettings,
+                 reporter) -> dict:
+    import pandas as pd
+
+    top_k = settings.top_k
     counts = {"rows": 0, "predicted": 0, "invalid": 0}
     bar = reporter.start("predicting", None)
     header = True
@@ -134,6 +158,7 @@ def embed_table(domain, run, inputs: list[str], out_path: str, *, options: dict,
     """
     from gnncli.outputs import EmbeddingWriter
 
+    require_inputs(inputs, domain.name)
     member = settings.member
     if not 0 <= member < len(run.models):
         raise UsageError(f"--member {member}: the run has members 0..{len(run.models) - 1}")

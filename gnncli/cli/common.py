@@ -164,7 +164,7 @@ def _json_default(value: Any) -> Any:
 
 # Options shared by several subcommands (one definition, one help text).
 RunDir = Annotated[str, typer.Argument(metavar="RUN", help="Run folder written by gnn train.")]
-Inputs = Annotated[list[str], typer.Argument(metavar="INPUT", help="Input files of the run's kind (molecules: CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
+Inputs = Annotated[Optional[list[str]], typer.Argument(metavar="INPUT", show_default=False, help="Input files of the run's kind (molecules: CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
 def format_help() -> str:
     """``--format`` help listing what each kind of input reads (one vocabulary: gnncli.formats)."""
     from gnncli.domains.base import all_domains

@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
     @with_domain_options("embed")
     def embed(
         run: RunDir,
-        inputs: Inputs,
         out: Annotated[str, typer.Option("--out", "-o", help="Output file: .npy, .csv or .parquet.")],
+        inputs: Inputs = None,
         format: InputFormat = None,
         member: Annotated[int, typer.Option(help="Which ensemble member's encoder to use.")] = 0,
         batch_size: InferenceBatch = 64,
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         progress = make_progress()
         with progress:
             counts = api.embed(
-                run, inputs, out, fmt=format, member=member, batch_size=batch_size, chunk_size=chunk_size,
+                run, inputs or [], out, fmt=format, member=member, batch_size=batch_size, chunk_size=chunk_size,
                 workers=workers or None, device=device, reporter=Reporter(progress), **(domain_options or {}),
             )
         console.print(

@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
     @with_domain_options("predict")
     def predict(
         run: RunDir,
-        inputs: Inputs,
-        out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output CSV (default: stdout).")] = None,
+        inputs: Inputs = None,
+        out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output file (default: stdout), or what the run's kind writes there.")] = None,
         format: InputFormat = None,
         top_k: Annotated[Optional[int], typer.Option(help="Keep only the best K rows (library screening).")] = None,
         sort_by: Annotated[Optional[str], typer.Option(help="Column to rank by for --top-k (default: the first target).")] = None,
@@ -47,24 +47,24 @@ def register(app: typer.Typer) -> None:
         domain_options: dict | None = None,
     ) -> None:
         from gnncli import api
-        from gnncli.io import output_stream
         from gnncli.progress import Reporter
 
         if json_out and not out:
             raise fail("--json needs --out: without it stdout carries the CSV", 2)
         progress = make_progress()
-        with progress, output_stream(out) as stream:
+        with progress:
             counts = api.predict(
-                run, inputs, stream, fmt=format, batch_size=batch_size, chunk_size=chunk_size,
+                run, inputs or [], out, fmt=format, batch_size=batch_size, chunk_size=chunk_size,
                 workers=workers or None, device=device, top_k=top_k, sort_by=sort_by, ascending=ascending,
                 reporter=Reporter(progress), **(domain_options or {}),
             )
-        console.print(
-            f"predicted {counts['predicted']:,} of {counts['rows']:,} rows"
-            + (f"; {counts['invalid']:,} invalid (see the error column)" if counts["invalid"] else ""),
-            highlight=False,
-        )
+        if "rows" in counts:
+            console.print(
+                f"predicted {counts['predicted']:,} of {counts['rows']:,} rows"
+                + (f"; {counts['invalid']:,} invalid (see the error column)" if counts.get("invalid") else ""),
+                highlight=False,
+            )
         if json_out:
             print_json(counts)
-        if counts["predicted"] == 0:
+        if counts.get("predicted", 1) == 0:
             raise fail("no row could be predicted", 1)

@@ -385,9 +385,12 @@ class Domain:
         in the chunk that have outputs and ``errors`` maps every other position to its reason."""
         raise NotImplementedError(f"{self.name}: prediction is not supported")
 
-    def predict(self, run, inputs: list[str], out: IO[str], *, options: dict, settings, reporter) -> dict:
-        """Stream predictions as CSV to ``out``: rows in input order (see
-        :func:`gnncli.inference.predict_table`)."""
+    def predict(self, run, inputs: list[str], out: str | IO[str] | None, *, options: dict, settings, reporter) -> dict:
+        """Write predictions to ``out`` (a path, a text stream, or None for stdout) and return counts
+        for the summary line: by default CSV rows in input order (see
+        :func:`gnncli.inference.predict_table`). A domain that writes something else (a folder of
+        arrays, per-residue rows) treats ``out`` as it documents; ``rows``/``predicted``/``invalid``
+        in the counts give the usual summary line, and ``predicted == 0`` a failing exit code."""
         from gnncli.inference import predict_table
 
         return predict_table(self, run, inputs, out, options=options, settings=settings, reporter=reporter)

@@ -23,6 +23,7 @@ from torch_geometric.utils import scatter
 from gnncli.domains import DOMAINS, Dataset, Domain, DomainOption, register_domain
 from gnncli.domains.pack import GraphPack, PackLoader
 from gnncli.errors import InputError
+from gnncli.inference import results_stream
 from gnncli.models import MODELS, register_model
 from gnncli.train.evaluate import member_groups
 
@@ -235,7 +236,8 @@ class ToyDomain(Domain):
                 for node in range(ptr[g + 1] - ptr[g]):
                     rows.append({"file": path, "line": int(line) + 1, "node": node,
                                  "level": round(float(levels[ptr[g] + node]), 6), "error": ""})
-        pd.DataFrame(rows).sort_values(["file", "line"], kind="mergesort").to_csv(out, index=False)
+        with results_stream(out) as stream:  # a path, a stream, or stdout
+            pd.DataFrame(rows).sort_values(["file", "line"], kind="mergesort").to_csv(stream, index=False)
         return counts
 
 
