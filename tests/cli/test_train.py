@@ -162,3 +162,13 @@ def test_training_is_reproducible(tmp_path):
                                        model=api.ModelConfig(hidden=32), loop=api.LoopConfig(epochs=2, batch_size=16)))
             for i in range(2)]
     assert runs[0]["test"] == runs[1]["test"]
+
+
+def test_kfold_summary_counts_per_fold_and_finished_resume_says_so(tmp_path):
+    data = write_molecule_csv(tmp_path / "d.csv", n=45)
+    result = invoke("train", data, "-t", "logp", *FAST, "--split", "kfold", "--folds", "3", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())  # rich may wrap the line
+    assert "3-fold cross-validation: per fold 26 train / 4 validation molecules; 45 molecules tested over all folds" in line
+    again = invoke("train", "--resume", tmp_path / "run")
+    assert again.exit_code == 0 and "the run is already complete; nothing to resume" in " ".join(again.output.split())
