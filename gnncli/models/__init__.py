@@ -37,11 +37,13 @@ def register_model(name: str, target=None, /, **meta):
 _ENC = "gnncli.models.model"
 register_encoder("dmpnn", f"{_ENC}:dmpnn", help="directed message passing on bonds (Chemprop's D-MPNN)")
 register_encoder("gine", f"{_ENC}:gine", help="GIN with edge features")
-register_encoder("gin", f"{_ENC}:gin", help="graph isomorphism network")
+register_encoder("gin", f"{_ENC}:gin", help="graph isomorphism network (--model-param aggr=sum|mean|max|vpa)")
 register_encoder("gcn", f"{_ENC}:gcn", help="graph convolutional network")
 register_encoder("gat", f"{_ENC}:gat", help="graph attention (GATv2) with edge features")
 register_encoder("sage", f"{_ENC}:sage", help="GraphSAGE")
 register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNConv)", defaults={"hidden": 64})
+register_encoder("gps", f"{_ENC}:gps", help="graph transformer: GINE message passing + global attention (GraphGPS)",
+                 defaults={"hidden": 128})
 
 __all__ = [
     "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",

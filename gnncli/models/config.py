@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-READOUTS = ("mean", "sum", "norm", "attention")
+READOUTS = ("mean", "sum", "max", "vpa", "norm", "attention")
 LEVELS = ("graph", "node")  # one output per graph (after a readout) or per node (none)
 
 

@@ -10,8 +10,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
-from torch_geometric.nn import GATv2Conv, GCNConv, GINConv, GINEConv, NNConv, SAGEConv
-from torch_geometric.nn.aggr import AttentionalAggregation, MeanAggregation, SumAggregation
+from torch_geometric.nn import GATv2Conv, GCNConv, GINConv, GINEConv, GPSConv, NNConv, SAGEConv
+from torch_geometric.nn.aggr import (
+    AttentionalAggregation, MaxAggregation, MeanAggregation, SumAggregation, VariancePreservingAggregation,
+)
 
 from gnncli.models import ENCODERS, MODELS
 from gnncli.models.config import ModelConfig
@@ -78,8 +80,61 @@ def gine(c: ModelConfig) -> nn.Module:
     return _conv_encoder(c, lambda h: GINEConv(_mlp(h), train_eps=True, edge_dim=c.edge_dim), True)
 
 
+#: Neighbourhood aggregations a GIN layer takes (``--model-param aggr=NAME``): sum (the GIN paper's),
+#: mean, max, and variance-preserving sum / sqrt(degree) (GNN-VPA, Schneckenreiter et al. 2024).
+GIN_AGGREGATIONS = ("sum", "mean", "max", "vpa")
+
+
+def _params(c: ModelConfig, **allowed) -> dict:
+    """``c.params`` checked against ``allowed`` (name -> default), with the defaults filled in."""
+    unknown = sorted(set(c.params) - set(allowed))
+    if unknown:
+        raise ValueError(f"model {c.name} has no parameter '{unknown[0]}' (it takes: {', '.join(allowed) or 'none'})")
+    return {**allowed, **c.params}
+
+
 def gin(c: ModelConfig) -> nn.Module:
-    return _conv_encoder(c, lambda h: GINConv(_mlp(h), train_eps=True), False)
+    aggr = _params(c, aggr="sum")["aggr"]
+    if aggr not in GIN_AGGREGATIONS:
+        raise ValueError(f"gin: unknown aggregation '{aggr}' (choose from {', '.join(GIN_AGGREGATIONS)})")
+    make = {"sum": lambda: "add", "mean": lambda: "mean", "max": lambda: "max", "vpa": VariancePreservingAggregation}[aggr]
+    return _conv_encoder(c, lambda h: GINConv(_mlp(h), train_eps=True, aggr=make()), False)
+
+
+class GPSEncoder(nn.Module):
+    """GraphGPS layers (Rampasek et al. 2022, "Recipe for a General, Powerful, Scalable Graph
+    Transformer"): each layer adds local message passing (GINE, with edge features) and global
+    multi-head attention over all nodes of a graph. PyG's ``GPSConv`` runs without compiled extras.
+
+    Shapes:
+        input: a batch with ``x`` [N, in_channels], ``edge_index`` [2, E], ``edge_attr`` [E, edge_dim], ``batch`` [N].
+        output: node states [N, hidden].
+    """
+
+    def __init__(self, c: ModelConfig, heads: int) -> None:
+        super().__init__()
+        self.lin_in = nn.Linear(c.in_channels, c.hidden)
+        self.edge_in = nn.Linear(c.edge_dim, c.hidden) if c.edge_dim else None
+        self.layers = nn.ModuleList(
+            GPSConv(c.hidden, GINEConv(_mlp(c.hidden), train_eps=True) if c.edge_dim else GINConv(_mlp(c.hidden), train_eps=True),
+                    heads=heads, dropout=c.dropout, norm="layer_norm")
+            for _ in range(c.depth)
+        )
+        self.out_channels = c.hidden
+
+    def forward(self, data: Batch) -> Tensor:
+        h = self.lin_in(data.x)
+        kwargs = {"edge_attr": self.edge_in(data.edge_attr)} if self.edge_in is not None else {}
+        for layer in self.layers:
+            h = layer(h, data.edge_index, data.batch, **kwargs)
+        return h
+
+
+def gps(c: ModelConfig) -> nn.Module:
+    heads = _params(c, heads=4)["heads"]
+    if not isinstance(heads, int) or heads < 1 or c.hidden % heads:
+        raise ValueError(f"gps: heads={heads!r} must be a positive integer dividing the hidden size {c.hidden}")
+    return GPSEncoder(c, heads)
 
 
 def gcn(c: ModelConfig) -> nn.Module:
@@ -115,6 +170,21 @@ class ScaledSum(SumAggregation):
         return super().forward(x, index, ptr=ptr, dim_size=dim_size, dim=dim, **kwargs) * self.scale
 
 
+def make_readout(name: str, hidden: int) -> nn.Module:
+    """The graph readout ``name`` (see :data:`gnncli.models.config.READOUTS`)."""
+    if name == "mean":
+        return MeanAggregation()
+    if name == "sum":
+        return SumAggregation()
+    if name == "max":
+        return MaxAggregation()
+    if name == "vpa":  # variance-preserving: sum / sqrt(n) (Schneckenreiter et al. 2024, "GNN-VPA")
+        return VariancePreservingAggregation()
+    if name == "norm":  # Chemprop's default: a sum scaled down by a constant 100
+        return ScaledSum(0.01)
+    return AttentionalAggregation(gate_nn=nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)))
+
+
 class GraphModel(nn.Module):
     """The default assembly of a registered encoder: ``encoder -> readout -> FFN head``, one vector
     per graph and ``out_channels`` outputs each; with ``config.level == "node"``,
@@ -131,16 +201,7 @@ class GraphModel(nn.Module):
         self.config = config
         self.encoder = ENCODERS.get(config.name)(config)
         hidden = config.hidden
-        if config.level == "node":
-            self.readout = None
-        elif config.readout == "mean":
-            self.readout = MeanAggregation()
-        elif config.readout == "sum":
-            self.readout = SumAggregation()
-        elif config.readout == "norm":  # Chemprop's default: a sum scaled down by a constant 100
-            self.readout = ScaledSum(0.01)
-        else:
-            self.readout = AttentionalAggregation(gate_nn=nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)))
+        self.readout = None if config.level == "node" else make_readout(config.readout, hidden)
         layers: list[nn.Module] = []
         width = hidden
         for _ in range(config.ffn_layers):

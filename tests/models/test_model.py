@@ -59,7 +59,7 @@ def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match="unknown model"):
         ModelConfig(name="transformer")
     with pytest.raises(ValueError, match="unknown readout"):
-        ModelConfig(readout="max")
+        ModelConfig(readout="median")
 
 
 def test_mpnn_default_hidden_is_small():
@@ -150,3 +150,26 @@ def test_model_config_checks_its_values():
     with pytest.raises(ValueError, match="dropout"):
         ModelConfig(name="gin", dropout=1.5)
     assert ModelConfig.from_dict({"encoder": "gin", "hidden": 8}).name == "gin"  # run format 1
+
+
+@pytest.mark.parametrize("aggr", ["sum", "mean", "max", "vpa"])
+def test_gin_aggregations_are_permutation_invariant(aggr):
+    model = _model("gin", readout=aggr if aggr != "sum" else "sum", params={"aggr": aggr})
+    assert_permutation_invariant(model, PACK.get(3), seed=3)
+
+
+def test_vpa_scales_a_sum_by_the_square_root_of_the_count():
+    from gnncli.models.model import make_readout
+
+    x = torch.ones(4, 2)
+    out = make_readout("vpa", 2)(x, torch.tensor([0, 0, 0, 1]), dim_size=2)
+    assert torch.allclose(out, torch.tensor([[3 / 3**0.5] * 2, [1.0, 1.0]]))
+
+
+def test_model_params_are_checked_by_the_builder():
+    with pytest.raises(ValueError, match="model gin has no parameter 'heads'"):
+        _model("gin", params={"heads": 2})
+    with pytest.raises(ValueError, match="unknown aggregation 'median'"):
+        _model("gin", params={"aggr": "median"})
+    with pytest.raises(ValueError, match="must be a positive integer dividing"):
+        _model("gps", params={"heads": 5})
