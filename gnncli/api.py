@@ -80,7 +80,7 @@ class TrainOptions:
         return cls(model=model, loop=loop, options=options, **{k: v for k, v in d.items() if k in known})
 
 
-def _checked(opts: TrainOptions, domain: Domain) -> TrainOptions:
+def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
     """``opts`` with the kind and the model settled, every setting checked against the domain."""
     domain.check_task(opts.task)
     domain.check_split(opts.split)
@@ -121,7 +121,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     """
     reporter = reporter or Reporter()
     domain = resolve_domain(opts.data, opts.kind)
-    opts = _checked(opts, domain)
+    opts = settle_options(opts, domain)
     resolve_device(opts.loop.device)  # fail early on a bad --device
     run = _new_run_dir(opts)
     data = domain.prepare(opts, reporter)

@@ -75,6 +75,21 @@ def _complete_readouts(incomplete: str) -> list[str]:
     return [name for name in READOUTS if name.startswith(incomplete)]
 
 
+# Options that gnn benchmark shares (one definition, one help text).
+Kind = Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).", autocompletion=_complete_kinds)]
+Targets = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")]
+Task = Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")]
+Metric = Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")]
+Epochs = Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)]
+BatchSize = Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)]
+Lr = Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)]
+Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)]
+SplitName = Annotated[str, typer.Option(help="random, kfold, column (--split-col), or one of the kind's own (molecules: scaffold, Bemis-Murcko).", rich_help_panel=_PANEL)]
+SplitSizes = Annotated[str, typer.Option(help="Train,val,test fractions.", rich_help_panel=_PANEL)]
+SplitCol = Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)]
+DeviceName = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).", rich_help_panel=_PANEL)]
+
+
 def register(app: typer.Typer) -> None:
 
     @app.command("train", help=HELP)
@@ -82,11 +97,11 @@ def register(app: typer.Typer) -> None:
     @with_domain_options("train")
     def train(
         data: Annotated[Optional[str], typer.Argument(metavar="INPUT", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
-        kind: Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).", autocompletion=_complete_kinds)] = None,
-        target: Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")] = None,
+        kind: Kind = None,
+        target: Targets = None,
         format: InputFormat = None,
-        task: Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")] = "auto",
-        metric: Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")] = None,
+        task: Task = "auto",
+        metric: Metric = None,
         model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help(), autocompletion=_complete_models)] = None,
         hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
@@ -96,19 +111,19 @@ def register(app: typer.Typer) -> None:
         ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,
         model_param: Annotated[Optional[list[str]], typer.Option("--model-param", metavar="NAME=VALUE", help="A model's own hyperparameter (repeatable), e.g. --model-param heads=8.")] = None,
-        epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)] = 50,
-        batch_size: Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)] = 64,
+        epochs: Epochs = 50,
+        batch_size: BatchSize = 64,
         steps_per_epoch: Annotated[Optional[int], typer.Option(help="Batches per epoch, for data generated on the fly (default: the kind of input's).", rich_help_panel=_PANEL)] = None,
-        lr: Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)] = 1e-3,
+        lr: Lr = 1e-3,
         warmup: Annotated[float, typer.Option(help="Warm-up epochs.", rich_help_panel=_PANEL)] = 2.0,
-        patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)] = 20,
+        patience: Patience = 20,
         grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
         seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
-        device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).", rich_help_panel=_PANEL)] = "auto",
-        split: Annotated[str, typer.Option(help="random, kfold, column (--split-col), or one of the kind's own (molecules: scaffold, Bemis-Murcko).", rich_help_panel=_PANEL)] = "random",
-        split_sizes: Annotated[str, typer.Option(help="Train,val,test fractions.", rich_help_panel=_PANEL)] = "0.8,0.1,0.1",
+        device: DeviceName = "auto",
+        split: SplitName = "random",
+        split_sizes: SplitSizes = "0.8,0.1,0.1",
         folds: Annotated[int, typer.Option(help="Folds for --split kfold.", rich_help_panel=_PANEL)] = 5,
-        split_col: Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)] = None,
+        split_col: SplitCol = None,
         ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.", rich_help_panel=_PANEL)] = 1,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,

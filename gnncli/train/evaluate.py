@@ -78,7 +78,7 @@ def evaluate_property_run(domain, ctx: RunContext) -> dict:
     val = {k: float(np.nanmean([m[k] for m in val_metrics])) for k in val_metrics[0]} if val_metrics else {}
     summary = {
         "run": str(ctx.run), "kind": domain.name, "task": data.task_type, "targets": data.targets,
-        "model": opts.model.name, "members": len(ctx.splits), "split": opts.split, "unit": data.unit,
+        "model": opts.model.name, "members": len(ctx.splits), "split": opts.split, "monitor": task.monitor, "unit": data.unit,
         data.unit: summary_counts(data, ctx.splits, len(test_rows)), "val": val, "test": test,
     }
     if opts.split == "kfold":

@@ -1,0 +1,133 @@
+"""The lectures' comparisons as named suites (``gnn benchmark --suite NAME``).
+
+A suite is a list of labelled settings for one kind of input, with the training defaults it
+needs and a function that reads the summary in one line (does the claim hold here?). A kind of
+input registers its own suites from its module with :func:`register_suite`; the molecule
+suites are below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gnncli.benchmark.grid import Setting
+from gnncli.registry import Registry
+
+SUITES = Registry("suite")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named comparison: ``settings`` on ``kind`` input, read by ``read(summary) -> str``.
+
+    ``defaults`` are training options the suite sets unless the command line does (e.g. the
+    split); ``claim`` is what the source says, quoted in the reading."""
+
+    name: str
+    kind: str
+    description: str
+    settings: tuple[Setting, ...]
+    read: Callable[[dict], str]
+    claim: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+def register_suite(suite: Suite) -> Suite:
+    SUITES.register(suite.name, suite, kind=suite.kind)
+    return suite
+
+
+# ------------------------------------------------------------------------------- reading helpers
+
+
+def stat(summary: dict, label: str, column: str | None = None) -> dict:
+    column = column or summary["primary"]
+    entry = next(e for e in summary["settings"] if e["label"] == label)
+    return entry["metrics"].get(column, {"mean": None, "sd": None, "n": 0})
+
+
+def higher_is_better(summary: dict) -> bool:
+    return bool(summary["directions"].get(summary["primary"].split("_", 1)[1], False))
+
+
+def compare(summary: dict, a: str, b: str) -> tuple[str, float | None]:
+    """``"better"``, ``"worse"`` or ``"within noise"`` for setting ``b`` against ``a`` on the primary
+    metric (a difference smaller than the larger of the two SDs is noise), and the difference."""
+    sa, sb = stat(summary, a), stat(summary, b)
+    if sa["mean"] is None or sb["mean"] is None:
+        return "not measured", None
+    diff = sb["mean"] - sa["mean"]
+    noise = max(sa["sd"] or 0.0, sb["sd"] or 0.0)
+    if abs(diff) <= noise:
+        return "within noise", diff
+    return ("better" if (diff > 0) == higher_is_better(summary) else "worse"), diff
+
+
+def _fmt(summary: dict, label: str) -> str:
+    s = stat(summary, label)
+    return "-" if s["mean"] is None else f"{s['mean']:.3f}"
+
+
+def _metric(summary: dict) -> str:
+    return f"test {summary['primary'].removeprefix('test_')}"
+
+
+# ------------------------------------------------------------------------------- molecule suites
+
+_VN_BASES = (("GCN", "gcn"), ("GIN", "gin"), ("D-MPNN", "dmpnn"))
+
+
+def _read_vn(summary: dict) -> str:
+    parts, helps = [], 0
+    for label, _ in _VN_BASES:
+        verdict, diff = compare(summary, label, f"{label}+VN")
+        helps += verdict == "better"
+        sign = "" if diff is None else f" ({diff:+.3f}, {verdict})"
+        parts.append(f"{label} {_fmt(summary, label)} -> {_fmt(summary, label + '+VN')}{sign}")
+    return (f"virtual node, {_metric(summary)}: " + "; ".join(parts)
+            + f". It helps {helps} of {len(_VN_BASES)} models beyond noise (the lecture's OGB table: GIN 0.756 -> GIN+VN 0.771 ROC-AUC on ogbg-molhiv).")
+
+
+register_suite(Suite(
+    "molecules-vn", "molecules", "GCN, GIN and D-MPNN, each with and without a virtual node",
+    tuple(s for label, name in _VN_BASES for s in (Setting(label, name), Setting(f"{label}+VN", name, {"virtual_node": True}))),
+    _read_vn, claim="a virtual node improves GNNs on molecules (OGB: GIN 0.756 -> GIN+VN 0.771 on ogbg-molhiv)",
+))
+
+
+def _read_transformer(summary: dict) -> str:
+    verdict, diff = compare(summary, "GPS", "MPNN+VN")
+    plain, _ = compare(summary, "MPNN", "MPNN+VN")
+    matched = "matches" if verdict in ("within noise", "better") else "does not match"
+    return (f"{_metric(summary)}: MPNN {_fmt(summary, 'MPNN')}, MPNN+VN {_fmt(summary, 'MPNN+VN')}, "
+            f"graph transformer (GPS) {_fmt(summary, 'GPS')}: MPNN+VN {matched} the transformer here "
+            f"({verdict} against it), and the virtual node is {plain} against the plain MPNN.")
+
+
+register_suite(Suite(
+    "mpnn-vs-transformer", "molecules", "message passing (GINE) with and without a virtual node against a GraphGPS transformer",
+    (Setting("MPNN", "gine"), Setting("MPNN+VN", "gine", {"virtual_node": True}), Setting("GPS", "gps")),
+    _read_transformer, claim="MPNN with a virtual node matches graph transformers (Cai et al. 2023)",
+))
+
+_AGGREGATIONS = (("sum", "sum"), ("mean", "mean"), ("max", "max"), ("VPA", "vpa"))
+
+
+def _read_aggregation(summary: dict) -> str:
+    labels = [f"GIN-{a}" for a, _ in _AGGREGATIONS]
+    scored = [(stat(summary, lab)["mean"], lab) for lab in labels if stat(summary, lab)["mean"] is not None]
+    ranked = [lab for _, lab in sorted(scored, reverse=higher_is_better(summary))]
+    verdicts = {lab: compare(summary, lab, "GIN-VPA")[0] for lab in labels if lab != "GIN-VPA"}
+    holds = all(v in ("better", "within noise") for v in verdicts.values())
+    return (f"{_metric(summary)}, best first: " + ", ".join(f"{lab} {_fmt(summary, lab)}" for lab in ranked)
+            + f". VPA against " + ", ".join(f"{lab.removeprefix('GIN-')}: {v}" for lab, v in verdicts.items())
+            + f"; the GNN-VPA claim (VPA at least as good as the others) {'holds' if holds else 'does not hold'} here.")
+
+
+register_suite(Suite(
+    "aggregation", "molecules", "GIN with sum, mean, max and variance-preserving (1/sqrt(N)) aggregation, in its layers and its readout",
+    tuple(Setting(f"GIN-{label}", "gin", {"aggr": aggr, "readout": aggr}) for label, aggr in _AGGREGATIONS),
+    _read_aggregation, claim="variance-preserving aggregation keeps GIN's expressivity and trains better (GNN-VPA, Schneckenreiter et al. 2024)",
+))
