@@ -36,10 +36,10 @@ def test_help_lists_every_subcommand_and_completion():
         assert name in result.output
 
 
-def test_unavailable_command_exits_2():
+def test_benchmark_names_a_missing_input():
     result = runner.invoke(app, ["benchmark", "x.csv"])
-    assert result.exit_code == 2
-    assert "not yet available" in result.output
+    assert result.exit_code == 1
+    assert "x.csv: file not found" in result.output and "Traceback" not in result.output
 
 
 # ----------------------------------------------------------- help text
