@@ -28,16 +28,3 @@ class CheckpointError(GnnError):
     """A run folder or checkpoint that is missing, corrupt or incompatible."""
 
     exit_code = 1
-
-
-class NotAvailableError(GnnError):
-    """A command or option that a later release fills in."""
-
-    exit_code = 2
-
-
-class OutputError(GnnError):
-    """An output that cannot be written: a missing or read-only folder, a full disk, a folder
-    where a file was expected. The message names the path as the user gave it."""
-
-    exit_code = 1
