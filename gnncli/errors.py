@@ -28,3 +28,10 @@ class CheckpointError(GnnError):
     """A run folder or checkpoint that is missing, corrupt or incompatible."""
 
     exit_code = 1
+
+
+class OutputError(GnnError):
+    """An output that cannot be written: a missing or read-only folder, a full disk, a folder
+    where a file was expected. The message names the path as the user gave it."""
+
+    exit_code = 1
