@@ -196,14 +196,21 @@ def _stream(shown: str, target: _Target, mode: str, **kwargs: Any) -> Iterator[I
             handle = open(target.path, mode, **kwargs)
     except OSError as exc:
         raise _output_error(shown, exc) from exc
-    with _write_errors_name(shown, target.path):
-        try:
-            yield handle
-        except BaseException:
-            with contextlib.suppress(OSError):
-                handle.close()
-            raise
-        handle.close()
+    with _write_errors_name(shown, target.path), _closed_after(handle):
+        yield handle
+
+
+@contextlib.contextmanager
+def _closed_after(handle: IO) -> Iterator[IO]:
+    """Close ``handle`` after the block: quietly when the block failed (its error is the one to
+    report), and letting a failing close (a full disk) raise when it succeeded."""
+    try:
+        yield handle
+    except BaseException:
+        with contextlib.suppress(OSError):
+            handle.close()
+        raise
+    handle.close()
 
 
 @contextlib.contextmanager
@@ -258,13 +265,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
             handle = open(tmp, mode, **kwargs)
         except OSError as exc:
             raise _output_error(shown, exc) from exc
-        try:
+        with _closed_after(handle):  # a full disk can first show at close; _replaced names the path
             yield handle
-        except BaseException:
-            with contextlib.suppress(OSError):
-                handle.close()
-            raise
-        handle.close()  # a full disk can first show here; _replaced names the path
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
