@@ -74,3 +74,40 @@ def test_bad_inputs(tmp_path):
 def test_help_has_example():
     result = runner.invoke(app, ["coarsen", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_rings_on_a_small_molecule_with_the_default_k(tmp_path):
+    f = tmp_path / "decalin.smi"
+    f.write_text("C1CCC2CCCCC2C1 decalin\n")
+    result = runner.invoke(app, ["coarsen", str(f), "--method", "rings", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["num_supernodes"] == 2 and report["k"] == 2
+    assert "note: comparing the first 2 Laplacian eigenvalues" in result.stderr
+
+
+def test_coarsen_needs_no_torch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    f = _edgelist(tmp_path, nx.cycle_graph(12))
+    code = (
+        "import sys\n"
+        "from gnncli.cli.main import app\n"
+        f"sys.argv = ['gnn', 'coarsen', {str(f)!r}, '--out', {str(tmp_path / 'c.csv')!r}, '--k', '3']\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        "print([m for m in ('torch', 'torch_geometric') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "12 nodes -> 6 supernodes" in done.stdout and (tmp_path / "c.csv").exists()
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_paragraphs_are_single_lines():
+    from gnncli.cli.coarsen import HELP
+
+    assert all("\n" not in p for p in HELP.strip().split("\n\n"))
+    result = runner.invoke(app, ["coarsen", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert "Example: gnn coarsen graph.csv --ratio 0.5 --out coarse.csv --plot coarse.png" in result.output
