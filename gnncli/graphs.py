@@ -426,6 +426,19 @@ class _TextTable:
             frame = frame.apply(lambda col: col.str.strip())
         return frame
 
+    def canonical_integers(self) -> bool:
+        """Whether every integer in the file is written as Python's ``str(int)`` would
+        (no ``+``, no ``-0``, no leading zero), so integers parsed from it print back as
+        written. May say no for text that only looks like such a number."""
+        if b"+" in self.raw or b"-0" in self.raw:
+            return False
+        b = np.frombuffer(self.raw, dtype=np.uint8)
+        digit = (b >= ord("0")) & (b <= ord("9"))
+        zero = np.flatnonzero(b[:-1] == ord("0"))
+        follows_digit = digit[zero + 1]
+        starts_number = (zero == 0) | ~(digit[zero - 1] | (b[zero - 1] == ord(".")))
+        return not (follows_digit & starts_number).any()
+
 
 def _tabs_for_spaces(buf: bytes) -> bytes:
     """Whitespace-separated lines as tab-separated ones: each run of spaces between two
@@ -536,17 +549,8 @@ def read_edgelist(path: Path, *, node_labels: str | os.PathLike | None = None, d
         label = frame[label_col].to_numpy(dtype=object)
 
     labels = _read_node_labels(check_input_file(node_labels)) if node_labels is not None else None
-    ids = [frame[0], frame[1]] + ([labels.index.to_series()] if labels is not None else [])
-    codes, names = pd.factorize(pd.concat(ids, ignore_index=True))
-    names = pd.Index(names, dtype=str)
-    if len(names) and names.str.fullmatch(r"-?\d+").all():  # integer ids: sorted by value
-        try:
-            order = np.argsort(names.astype(np.int64).to_numpy(), kind="stable")
-        except (OverflowError, ValueError):  # beyond int64
-            order = np.array(sorted(range(len(names)), key=lambda i: int(names[i])), dtype=np.int64)
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[order] = np.arange(len(names))
-        codes, names = rank[codes], names[order]
+    ids = [frame[0], frame[1]] + ([pd.Series(labels.index, dtype=str)] if labels is not None else [])
+    codes, names = _node_ids(ids, canonical=labels is None and table.canonical_integers())
     n, num_edges = len(names), len(frame)
     edge_index = np.vstack([codes[:num_edges], codes[num_edges:2 * num_edges]]).astype(np.int64)
     node_label = None
@@ -570,6 +574,45 @@ def read_edgelist(path: Path, *, node_labels: str | os.PathLike | None = None, d
             node_names=names.tolist(),
         )
     ])
+
+
+def _node_ids(columns: list[pd.Series], *, canonical: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """The node of every entry of the text ``columns`` (concatenated), shape
+    :obj:`[sum of lengths]`, and the node ids as text: integers sorted by value when every
+    id is one, else in order of first appearance. With ``canonical`` (every integer
+    written as ``str(int)`` writes it) and pyarrow, integer ids are parsed with
+    ``pyarrow.compute.cast``: a faster path to the same result."""
+    ints = _int64(columns) if canonical else None
+    if ints is not None:
+        codes, uniq = pd.factorize(ints)
+        order = np.argsort(uniq, kind="stable")
+        names = pd.Index(uniq.astype(str), dtype=str)
+    else:
+        codes, names = pd.factorize(pd.concat(columns, ignore_index=True))
+        names = pd.Index(names, dtype=str)
+        if not (len(names) and names.str.fullmatch(r"-?\d+").all()):
+            return codes, names
+        try:  # integer ids: sorted by value
+            order = np.argsort(names.astype(np.int64).to_numpy(), kind="stable")
+        except (OverflowError, ValueError):  # beyond int64
+            order = np.array(sorted(range(len(names)), key=lambda i: int(names[i])), dtype=np.int64)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return rank[codes], names[order]
+
+
+def _int64(columns: list[pd.Series]) -> np.ndarray | None:
+    """The text ``columns`` parsed as int64 and concatenated, or None when pyarrow is
+    missing or an entry is not an integer."""
+    if not _HAVE_PYARROW:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return np.concatenate([pc.cast(pa.array(c), pa.int64()).to_numpy() for c in columns])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not an integer, or beyond int64
+        return None
 
 
 def _read_node_labels(path: Path) -> pd.Series:

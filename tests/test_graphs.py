@@ -242,3 +242,13 @@ def test_smiles_from_stdin_reports_dash(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     graphs = read_graphs("-", format="smiles")
     assert len(graphs) == 1 and graphs.skipped[0].where == "-: line 3"
+
+
+def test_integer_ids_are_sorted_by_value_and_kept_as_written(tmp_path):
+    f = tmp_path / "g.csv"
+    f.write_text("10,-3\n-3,2\n2,10\n")  # plain integers (parsed as int64 when pyarrow is there)
+    assert read_graph(f).node_names == ["-3", "2", "10"]
+    f.write_text("007,8\n7,8\n")  # written otherwise: distinct ids, kept as text, sorted by value
+    assert read_graph(f).node_names == ["007", "7", "8"]
+    f.write_text("007,7\n7,+8\n")  # not all integers: text in order of first appearance
+    assert read_graph(f).node_names == ["007", "7", "+8"]
