@@ -86,25 +86,6 @@ def test_rings_on_a_small_molecule_with_the_default_k(tmp_path):
     assert "note: comparing the first 2 Laplacian eigenvalues" in result.stderr
 
 
-def test_coarsen_needs_no_torch(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    f = _edgelist(tmp_path, nx.cycle_graph(12))
-    code = (
-        "import sys\n"
-        "from gnncli.cli.main import app\n"
-        f"sys.argv = ['gnn', 'coarsen', {str(f)!r}, '--out', {str(tmp_path / 'c.csv')!r}, '--k', '3']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
-        "print([m for m in ('torch', 'torch_geometric') if m in sys.modules])\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "12 nodes -> 6 supernodes" in done.stdout and (tmp_path / "c.csv").exists()
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-
-
 def test_help_paragraphs_are_single_lines():
     from gnncli.cli.coarsen import HELP
 

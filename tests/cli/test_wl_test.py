@@ -81,25 +81,6 @@ def test_dataset_with_invalid_smiles_skips_them_and_reports(tmp_path):
     assert text.exit_code == 0 and "3 graphs" in text.stdout and "skipped 2 of 5" in text.stderr
 
 
-def test_edge_lists_and_1wl_need_no_torch(tmp_path):
-    """Start-up stays small: reading edge lists and colour refinement import no torch."""
-    import subprocess
-    import sys
-
-    a, b = GALLERY / "c6.csv", GALLERY / "two_triangles.csv"
-    code = (
-        "import sys\n"
-        "from gnncli.cli.main import app\n"
-        f"sys.argv = ['gnn', 'wl-test', {str(a)!r}, {str(b)!r}, '--json']\n"
-        "try:\n    app()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
-        "print([m for m in ('torch', 'torch_geometric') if m in sys.modules])\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert '"verdict": "not isomorphic, but 1-WL-equivalent"' in done.stdout  # the command ran
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-
-
 def test_help_paragraphs_wrap_as_whole_sentences():
     import textwrap
 
