@@ -21,17 +21,20 @@ Formats:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import importlib.util
 import io
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from gnncli.errors import InputError, UsageError
@@ -39,6 +42,8 @@ from gnncli.io import STDIN, atomic_path, check_input_file, read_stdin_bytes
 
 __all__ = [
     "Graph",
+    "GraphList",
+    "Skipped",
     "READERS",
     "WRITERS",
     "detect_format",
@@ -158,9 +163,9 @@ def _clean_edges(
     if not directed:
         edge_index = np.vstack([edge_index.min(0), edge_index.max(0)])
     key = edge_index[0] * max(num_nodes, 1) + edge_index[1]
-    _, first = np.unique(key, return_index=True)
-    if len(first) < edge_index.shape[1]:
-        first = np.sort(first)
+    repeated = pd.Series(key).duplicated().to_numpy()  # a hash table: no sort
+    if repeated.any():
+        first = ~repeated
         edge_index = edge_index[:, first]
         edge_weight = None if edge_weight is None else edge_weight[first]
         edge_label = None if edge_label is None else edge_label[first]
@@ -244,34 +249,229 @@ def from_networkx(g, *, name: str = "") -> Graph:
 
 # --------------------------------------------------------------------------- readers
 
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input row left out because it is invalid: ``where`` as ``file: line N``
+    (as :meth:`gnncli.domains.molecules.MoleculeFrame.where` writes it), and why."""
+
+    where: str
+    reason: str
+
+
+class GraphList(list):
+    """The graphs read from one file (a ``list`` of :class:`Graph`) and ``skipped``, the
+    rows left out as invalid (molecules RDKit cannot read), so a batch job keeps its
+    good rows and can say which it dropped."""
+
+    def __init__(self, graphs: Iterable[Graph] = (), *, skipped: Iterable[Skipped] = ()) -> None:
+        super().__init__(graphs)
+        self.skipped: list[Skipped] = list(skipped)
+
+    def skipped_note(self) -> str | None:
+        """One line for people: how many rows were skipped and the first one's place and reason."""
+        if not self.skipped:
+            return None
+        first = self.skipped[0]
+        total = len(self) + len(self.skipped)
+        return (
+            f"skipped {len(self.skipped)} of {total} molecules that RDKit could not read "
+            f"(first: {first.where}: {first.reason})"
+        )
+
+
+def _numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` as float64, and which entries are numbers as Python's ``float()`` reads
+    them (``nan`` and ``inf`` spellings included), vectorized with ``pd.to_numeric``."""
+    text = pd.Series(text, dtype=str)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    numeric = ~np.isnan(values)
+    if not numeric.all():
+        maybe_nan = ~numeric
+        numeric[maybe_nan] = text[maybe_nan].str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
+    return values, numeric
+
+
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[list(b" \t\r\v\f")] = True  # whitespace inside a line
+_HASH, _PERCENT, _NEWLINE, _QUOTE, _TAB = (ord(c) for c in '#%\n"\t')
+
+
+@dataclass
+class _TextTable:
+    """The data lines of a delimited text file, found with numpy over the file's bytes:
+    every line that is neither blank nor a comment (first visible character ``#`` or
+    ``%``). Rows are parsed by pandas (its pyarrow engine when pyarrow is installed).
+
+    Attributes:
+        path (Path): the file, for messages.
+        raw (bytes): the file's bytes (UTF-8; a BOM dropped, undecodable bytes replaced).
+        newlines (np.ndarray): byte offsets of every line break, shape :obj:`[B]`.
+        rows (np.ndarray): 0-based line index of every data line, shape :obj:`[L]`.
+        sep (str, optional): ``","`` or ``"\\t"``; ``None`` for runs of whitespace.
+    """
+
+    path: Path
+    raw: bytes
+    newlines: np.ndarray
+    rows: np.ndarray
+    sep: str | None = None
+
+    @classmethod
+    def scan(cls, path: Path) -> "_TextTable":
+        raw = path.read_bytes()
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = raw.decode("utf-8", errors="replace").encode("utf-8")
+        b = np.frombuffer(raw, dtype=np.uint8)
+        newlines = np.flatnonzero(b == _NEWLINE)
+        starts = np.concatenate([[0], newlines + 1])
+        ends = np.concatenate([newlines, [len(b)]])
+        padded = np.append(b, np.uint8(_NEWLINE))  # reading at len(b) gives a line break
+        first = starts.copy()  # first visible byte of each line
+        indented = (first < ends) & _SPACE[padded[first]]
+        if indented.any():
+            visible = np.append(np.flatnonzero(~_SPACE[b] & (b != _NEWLINE)), len(b))
+            first[indented] = visible[np.searchsorted(visible, starts[indented])]
+        head = padded[np.minimum(first, len(b))]
+        data = (first < ends) & (head != _HASH) & (head != _PERCENT)
+        return cls(path=path, raw=raw, newlines=newlines, rows=np.flatnonzero(data))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def lineno(self) -> np.ndarray:
+        """1-based line numbers of the data lines, shape :obj:`[L]`."""
+        return self.rows + 1
+
+    def _bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.concatenate([[0], self.newlines + 1])[rows]
+        ends = np.append(self.newlines, len(self.raw))[rows]
+        return starts, ends
+
+    def text(self, row: int) -> str:
+        """Data line ``row`` without surrounding whitespace."""
+        start, end = (int(x[0]) for x in self._bounds(self.rows[row:row + 1]))
+        return self.raw[start:end].decode("utf-8").strip()
+
+    def fields(self, row: int) -> list[str]:
+        """The stripped fields of data line ``row`` (for a header and for messages)."""
+        text = self.text(row)
+        parts = text.split() if self.sep is None else next(csv.reader([text], delimiter=self.sep))
+        return [f.strip() for f in parts]
+
+    def field_counts(self) -> np.ndarray:
+        """The number of fields on every data line, shape :obj:`[L]` (a separator inside
+        double quotes does not count)."""
+        b = np.frombuffer(self.raw, dtype=np.uint8)
+        if self.sep is None:
+            visible = ~_SPACE[b] & (b != _NEWLINE)
+            marks = np.flatnonzero(visible & ~np.concatenate([[False], visible[:-1]]))  # field starts
+            extra = 0
+        else:
+            marks = np.flatnonzero(b == ord(self.sep))
+            extra = 1
+            if b'"' in self.raw:
+                quotes = np.flatnonzero(b == _QUOTE)
+                line_start = np.concatenate([[0], self.newlines + 1])[np.searchsorted(self.newlines, marks)]
+                inside = (np.searchsorted(quotes, marks) - np.searchsorted(quotes, line_start)) % 2 == 1
+                marks = marks[~inside]
+        per_line = np.bincount(np.searchsorted(self.newlines, marks), minlength=len(self.newlines) + 1)
+        return per_line[self.rows] + extra
+
+    def frame(self, width: int, skip: int = 0, *, ragged: bool = False) -> pd.DataFrame:
+        """Data lines ``skip`` onwards as a frame of ``width`` text columns named 0, 1, ...,
+        fields stripped; with ``ragged``, lines may hold other numbers of fields (short
+        ones are padded with "", the rest cut)."""
+        rows = self.rows[skip:]
+        if len(rows) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=str) for c in range(width)})
+        starts, ends = self._bounds(rows)
+        if rows[-1] - rows[0] + 1 == len(rows):  # no blank or comment lines among them
+            buf = self.raw[starts[0]:ends[-1] + 1]
+        else:
+            b = np.frombuffer(self.raw, dtype=np.uint8)
+            edge = np.zeros(len(b) + 2, dtype=np.int32)
+            edge[starts] += 1  # starts, and ends, are distinct: no np.add.at needed
+            edge[ends + 1] -= 1  # keep each line's break
+            buf = b[np.cumsum(edge[: len(b)]) > 0].tobytes()
+        if not buf.endswith(b"\n"):
+            buf += b"\n"  # pandas' pyarrow engine reads no row from one line without a line break
+        sep, options = self.sep, {}
+        if sep is None:  # runs of whitespace: one tab between fields, none at either end
+            buf = _tabs_for_spaces(buf)
+            sep = "\t"
+            if b'"' in buf:  # quotes are plain characters in whitespace-separated files
+                options["quoting"] = csv.QUOTE_NONE
+        engine = "pyarrow" if _HAVE_PYARROW and not ragged and not options else "c"
+        columns = max(width, int(self.field_counts()[skip:].max())) if ragged else width
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(buf), sep=sep, header=None, names=list(range(columns)), usecols=list(range(width)),
+                dtype=str, keep_default_na=False, engine=engine, **options,
+            )
+        except ValueError as exc:  # pandas' ParserError and pyarrow's ArrowInvalid
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{self.path}: could not be read as a table ({first})") from None
+        if len(frame) != len(rows):
+            raise InputError(
+                f"{self.path}: {len(frame)} rows parsed from {len(rows)} lines; a quoted field spans lines"
+            )
+        frame = frame.fillna("") if ragged else frame
+        if b" " in buf or (sep != "\t" and b"\t" in buf):
+            frame = frame.apply(lambda col: col.str.strip())
+        return frame
+
+    def canonical_integers(self) -> bool:
+        """Whether every integer in the file is written as Python's ``str(int)`` would
+        (no ``+``, no ``-0``, no leading zero), so integers parsed from it print back as
+        written. May say no for text that only looks like such a number."""
+        if b"+" in self.raw or b"-0" in self.raw:
+            return False
+        b = np.frombuffer(self.raw, dtype=np.uint8)
+        digit = (b >= ord("0")) & (b <= ord("9"))
+        zero = np.flatnonzero(b[:-1] == ord("0"))
+        follows_digit = digit[zero + 1]
+        starts_number = (zero == 0) | ~(digit[zero - 1] | (b[zero - 1] == ord(".")))
+        return not (follows_digit & starts_number).any()
+
+
+def _tabs_for_spaces(buf: bytes) -> bytes:
+    """Whitespace-separated lines as tab-separated ones: each run of spaces between two
+    fields becomes one tab; spaces at either end of a line are dropped."""
+    b = np.frombuffer(buf, dtype=np.uint8)
+    space = _SPACE[b]
+    visible = ~space & (b != _NEWLINE)
+    run_start = np.flatnonzero(space & ~np.concatenate([[False], space[:-1]]))
+    run_end = np.flatnonzero(space & ~np.concatenate([space[1:], [False]]))
+    between = np.concatenate([[False], visible])[run_start] & np.append(visible, False)[run_end + 1]
+    keep = ~space
+    keep[run_start[between]] = True
+    return np.where(space, np.uint8(_TAB), b)[keep].tobytes()
+
+
+_HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None
+
 _HEADER_WORDS = {
     "source", "target", "src", "dst", "u", "v", "from", "to", "node1", "node2", "i", "j",
     "weight", "w", "label", "type", "bond", "head", "tail", "id1", "id2",
 }  # fmt: skip
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
+def _is_header(first: list[str], second: list[str]) -> bool:
+    """Whether the first row names the columns: a known column name, or text where the
+    next row has a number (``a,b,weight`` above ``a,b,2.5``)."""
+    lowered = [f.lower() for f in first]
+    if any(f in _HEADER_WORDS for f in lowered):
+        return True
+    if not second or len(first) <= 2:
         return False
-    return True
-
-
-def _read_rows(path: Path, sep: str | None) -> list[tuple[int, list[str]]]:
-    """Rows of a delimited text file with their 1-based line numbers; skips comments."""
-    rows = []
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text or text[0] in "#%":
-                continue
-            if sep is None:
-                fields = text.split()
-            else:
-                fields = next(csv.reader([text], delimiter=sep))
-            rows.append((lineno, [f.strip() for f in fields]))
-    return rows
+    _, numeric = _numbers(pd.Series([first[0], first[2], second[2] if len(second) > 2 else "x"]))
+    return bool(not numeric[0] and not numeric[1] and numeric[2])
 
 
 def _sep_for(path: Path, first_line: str) -> str | None:
@@ -283,87 +483,86 @@ def _sep_for(path: Path, first_line: str) -> str | None:
     return None
 
 
-def read_edgelist(path: Path, *, node_labels: str | os.PathLike | None = None, directed: bool = False, **_: Any) -> list[Graph]:
-    """Read an edge list ``source,target[,weight|label][,label]``.
+def _first_bad(mask: np.ndarray) -> int | None:
+    """Index of the first True in ``mask``, or None."""
+    return int(np.argmax(mask)) if mask.any() else None
 
-    Integer node ids are kept in sorted order; other ids in order of first appearance.
-    A third column that is numeric is an edge weight, otherwise an edge label.
+
+def read_edgelist(path: Path, *, node_labels: str | os.PathLike | None = None, directed: bool = False, **_: Any) -> GraphList:
+    """Read an edge list ``source,target[,weight|label][,label]``, vectorized.
+
+    Separators: tab (``.tsv`` or a tab on the first line), comma (``.csv`` or a comma
+    on it), else runs of whitespace. Blank lines and lines starting with ``#`` or ``%``
+    are skipped; a first row of column names is detected. Integer node ids are kept in
+    sorted order; other ids in order of first appearance (sources, then targets). A
+    third column that is numeric is an edge weight, otherwise an edge label. A bad row
+    is reported with its file and line.
     """
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        first_line = next((ln for ln in handle if ln.strip() and ln.lstrip()[0] not in "#%"), "")
-    rows = _read_rows(path, _sep_for(path, first_line))
-    if not rows:
+    table = _TextTable.scan(path)
+    if not len(table):
         raise InputError(f"{path}: no edges found (file holds only comments or blank lines)")
-    header = None
-    first = [f.lower() for f in rows[0][1]]
-    if any(f in _HEADER_WORDS for f in first) or (
-        len(rows) > 1 and not _is_number(first[0]) and len(first) > 2 and not _is_number(first[2])
-        and _is_number(rows[1][1][2] if len(rows[1][1]) > 2 else "x")
-    ):
-        header = first
-        rows = rows[1:]
-    if not rows:
+    table.sep = _sep_for(path, table.text(0))
+    header = [f.lower() for f in table.fields(0)]
+    skip = int(_is_header(header, table.fields(1) if len(table) > 1 else []))
+    if len(table) == skip:
         raise InputError(f"{path}: header only, no edges")
-    width = len(rows[0][1])
-    for lineno, fields in rows:
-        if len(fields) < 2 or not fields[0] or not fields[1]:
-            raise InputError(f"{path}:{lineno}: expected 'source,target[,weight]', got {','.join(fields)!r}")
-        if len(fields) != width:
-            raise InputError(f"{path}:{lineno}: {len(fields)} columns, expected {width} as on the first row")
-    src = [f[0] for _, f in rows]
-    dst = [f[1] for _, f in rows]
-    weight = label = None
-    extra = list(range(2, width))
-    if header is not None:
-        named = {name: i for i, name in enumerate(header)}
-        wcol = next((named[k] for k in ("weight", "w") if k in named), None)
-        lcol = next((named[k] for k in ("label", "type", "bond") if k in named), None)
-    else:
-        wcol = lcol = None
-        if extra:
-            numeric = [_is_number(f[2]) for _, f in rows]
-            if any(numeric):  # all numeric: weights; mixed: a bad weight, reported below
-                wcol = 2
-                lcol = 3 if width > 3 else None
-            else:
-                lcol = 2
-    if wcol is not None:
-        bad = next(((ln, f) for ln, f in rows if not _is_number(f[wcol])), None)
-        if bad is not None:
-            raise InputError(f"{path}:{bad[0]}: weight {bad[1][wcol]!r} is not a number")
-        weight = np.array([float(f[wcol]) for _, f in rows])
-        if not np.all(np.isfinite(weight)):
-            raise InputError(f"{path}: weights must be finite numbers")
-    if lcol is not None:
-        label = np.array([f[lcol] for _, f in rows], dtype=object)
+    lines = table.lineno[skip:]
+    counts = table.field_counts()[skip:]
+    width = int(counts[0])
+    bad = _first_bad((counts != width) | (counts < 2))
+    if bad is not None:
+        if counts[bad] < 2:
+            got = ",".join(table.fields(skip + bad))
+            raise InputError(f"{path}:{lines[bad]}: expected 'source,target[,weight]', got {got!r}")
+        raise InputError(f"{path}:{lines[bad]}: {counts[bad]} columns, expected {width} as on the first row")
+    frame = table.frame(width, skip)
+    bad = _first_bad(((frame[0] == "") | (frame[1] == "")).to_numpy())
+    if bad is not None:
+        got = ",".join(table.fields(skip + bad))
+        raise InputError(f"{path}:{lines[bad]}: expected 'source,target[,weight]', got {got!r}")
 
-    names = src + dst
-    label_map: dict[str, str] = {}
-    if node_labels is not None:
-        lpath = check_input_file(node_labels)
-        lrows = _read_rows(lpath, "," if lpath.suffix.lower() != ".tsv" else "\t")
-        if lrows and lrows[0][1][0].lower() in {"node", "id", "name"}:
-            lrows = lrows[1:]
-        for lineno, fields in lrows:
-            if len(fields) < 2:
-                raise InputError(f"{lpath}:{lineno}: expected 'node,label'")
-            label_map[fields[0]] = fields[1]
-        names = names + list(label_map)
-    if all(s.lstrip("-").isdigit() for s in names):
-        uniq = sorted(set(names), key=int)
-    else:
-        uniq = list(dict.fromkeys(names))
-    index = {s: i for i, s in enumerate(uniq)}
-    n = len(uniq)
-    edge_index = np.array([[index[s] for s in src], [index[t] for t in dst]], dtype=np.int64)
+    weight_col = label_col = None
+    if skip:
+        named = {name: i for i, name in enumerate(header)}
+        weight_col = next((named[k] for k in ("weight", "w") if k in named), None)
+        label_col = next((named[k] for k in ("label", "type", "bond") if k in named), None)
+        beyond = [c for c in (weight_col, label_col) if c is not None and c >= width]
+        if beyond:
+            raise InputError(
+                f"{path}:{table.lineno[0]}: the header names column '{header[beyond[0]]}' but rows have {width} columns"
+            )
+    elif width > 2:
+        if _numbers(frame[2])[1].any():  # all numeric: weights; mixed: a bad weight, reported below
+            weight_col, label_col = 2, (3 if width > 3 else None)
+        else:
+            label_col = 2
+    weight = label = None
+    if weight_col is not None:
+        weight, numeric = _numbers(frame[weight_col])
+        bad = _first_bad(~numeric)
+        if bad is not None:
+            raise InputError(f"{path}:{lines[bad]}: weight {frame[weight_col].iloc[bad]!r} is not a number")
+        bad = _first_bad(~np.isfinite(weight))
+        if bad is not None:
+            raise InputError(f"{path}:{lines[bad]}: weight {frame[weight_col].iloc[bad]!r} is not a finite number")
+    if label_col is not None:
+        label = frame[label_col].to_numpy(dtype=object)
+
+    labels = _read_node_labels(check_input_file(node_labels)) if node_labels is not None else None
+    ids = [frame[0], frame[1]] + ([pd.Series(labels.index, dtype=str)] if labels is not None else [])
+    codes, names = _node_ids(ids, canonical=labels is None and table.canonical_integers())
+    n, num_edges = len(names), len(frame)
+    edge_index = np.vstack([codes[:num_edges], codes[num_edges:2 * num_edges]]).astype(np.int64)
     node_label = None
-    if node_labels is not None:
-        missing = [s for s in uniq if s not in label_map]
-        if missing:
-            raise InputError(f"{node_labels}: no label for node {missing[0]!r} (and {len(missing) - 1} more)")
-        node_label = np.array([label_map[s] for s in uniq], dtype=object)
+    if labels is not None:
+        node_label = labels.reindex(names)
+        missing = node_label.isna().to_numpy()
+        if missing.any():
+            first = names[int(np.argmax(missing))]
+            raise InputError(f"{node_labels}: no label for node {first!r} (and {int(missing.sum()) - 1} more)")
+        node_label = node_label.to_numpy(dtype=object)
     edge_index, weight, label = _clean_edges(n, edge_index, directed=directed, edge_weight=weight, edge_label=label)
-    return [
+    return GraphList([
         Graph(
             num_nodes=n,
             edge_index=edge_index,
@@ -372,39 +571,63 @@ def read_edgelist(path: Path, *, node_labels: str | os.PathLike | None = None, d
             edge_label=label,
             directed=directed,
             name=path.name,
-            node_names=uniq,
+            node_names=names.tolist(),
         )
-    ]
+    ])
 
 
-def _smiles_rows(path: Path) -> list[tuple[int, str, str]]:
-    """(row, smiles, name) from a ``.smi`` file or a CSV with a ``smiles`` column."""
-    if path.suffix.lower() in {".smi", ".smiles"}:
-        out = []
-        for lineno, fields in _read_rows(path, None):
-            if lineno == 1 and fields[0].lower() == "smiles":
-                continue
-            out.append((lineno, fields[0], fields[1] if len(fields) > 1 else f"{path.name}:{lineno}"))
-        return out
-    import pandas as pd
+def _node_ids(columns: list[pd.Series], *, canonical: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """The node of every entry of the text ``columns`` (concatenated), shape
+    :obj:`[sum of lengths]`, and the node ids as text: integers sorted by value when every
+    id is one, else in order of first appearance. With ``canonical`` (every integer
+    written as ``str(int)`` writes it) and pyarrow, integer ids are parsed with
+    ``pyarrow.compute.cast``: a faster path to the same result."""
+    ints = _int64(columns) if canonical else None
+    if ints is not None:
+        codes, uniq = pd.factorize(ints)
+        order = np.argsort(uniq, kind="stable")
+        names = pd.Index(uniq.astype(str), dtype=str)
+    else:
+        codes, names = pd.factorize(pd.concat(columns, ignore_index=True))
+        names = pd.Index(names, dtype=str)
+        if not (len(names) and names.str.fullmatch(r"-?\d+").all()):
+            return codes, names
+        try:  # integer ids: sorted by value
+            order = np.argsort(names.astype(np.int64).to_numpy(), kind="stable")
+        except (OverflowError, ValueError):  # beyond int64
+            order = np.array(sorted(range(len(names)), key=lambda i: int(names[i])), dtype=np.int64)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return rank[codes], names[order]
 
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+
+def _int64(columns: list[pd.Series]) -> np.ndarray | None:
+    """The text ``columns`` parsed as int64 and concatenated, or None when pyarrow is
+    missing or an entry is not an integer."""
+    if not _HAVE_PYARROW:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except Exception as exc:  # pandas raises several types for bad CSV
-        raise InputError(f"{path}: could not be read as CSV ({exc})") from None
-    col = _smiles_column(list(frame.columns))
-    if col is None:
-        raise InputError(f"{path}: no 'smiles' column (columns: {', '.join(map(str, frame.columns))})")
-    name_col = next((c for c in frame.columns if str(c).lower() in {"name", "id", "compound id", "mol_id"}), None)
-    return [
-        (i + 2, s, str(frame[name_col].iloc[i]) if name_col else f"{path.name}:{i + 2}")
-        for i, s in enumerate(frame[col].tolist())
-    ]
+        return np.concatenate([pc.cast(pa.array(c), pa.int64()).to_numpy() for c in columns])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not an integer, or beyond int64
+        return None
 
 
-def _smiles_column(columns: list) -> str | None:
-    return next((c for c in columns if "smiles" in str(c).lower()), None)
+def _read_node_labels(path: Path) -> pd.Series:
+    """A ``node,label`` file (tab-separated for ``.tsv``; an optional ``node``/``id``/``name``
+    header) as labels indexed by node id, in order of first appearance; a node listed
+    twice keeps its last label."""
+    table = _TextTable.scan(path)
+    table.sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    skip = int(len(table) > 0 and table.fields(0)[0].lower() in {"node", "id", "name"})
+    counts = table.field_counts()[skip:]
+    bad = _first_bad(counts < 2)
+    if bad is not None:
+        raise InputError(f"{path}:{table.lineno[skip + bad]}: expected 'node,label'")
+    frame = table.frame(2, skip, ragged=True)
+    return frame[1].groupby(frame[0].to_numpy(), sort=False).last()
 
 
 def mol_to_graph(mol, *, name: str = "", smiles: str = "") -> Graph:
@@ -436,20 +659,37 @@ def mol_to_graph(mol, *, name: str = "", smiles: str = "") -> Graph:
     )
 
 
-def read_smiles(path: Path, **_: Any) -> list[Graph]:
-    """Read molecules from a ``.smi`` file or a CSV with a ``smiles`` column."""
-    from rdkit import Chem, RDLogger
+_NAME_COLUMNS = ("name", "id", "compound id", "mol_id")
 
-    RDLogger.DisableLog("rdApp.*")
-    graphs = []
-    for row, smi, name in _smiles_rows(path):
-        mol = Chem.MolFromSmiles(smi) if smi else None
-        if mol is None:
-            raise InputError(f"{path}:{row}: SMILES {smi!r} could not be parsed")
-        graphs.append(mol_to_graph(mol, name=name, smiles=smi))
+
+def read_smiles(path: Path, **_: Any) -> GraphList:
+    """Read molecules with the molecule reader of ``gnn train``
+    (:func:`gnncli.domains.molecules.read_molecules`: ``.smi``, CSV/TSV with a SMILES
+    column found by the same rules, SDF). Graphs are named by a ``name``/``id``/
+    ``compound id``/``mol_id`` column, else ``file:line``. Rows RDKit cannot read are
+    skipped and listed in ``skipped``; a file without one valid molecule is an error.
+    """
+    from gnncli.domains.molecules import read_molecules
+    from gnncli.featurizers.molecule import parse_smiles
+
+    mf = read_molecules(str(path))
+    where = [f"{path.name}:{mf.first_line + i}" for i in range(len(mf))]
+    name_col = next((c for c in mf.frame.columns if c != mf.smiles_col and c.strip().lower() in _NAME_COLUMNS), None)
+    names = mf.frame[name_col].fillna(pd.Series(where)).tolist() if name_col else where
+    graphs, skipped = [], []
+    for pos, smiles in enumerate(mf.smiles):
+        try:
+            if pos in mf.record_errors:
+                raise ValueError(mf.record_errors[pos])
+            mol = parse_smiles(smiles)
+        except ValueError as exc:  # parse_smiles raises InvalidMolecule, a ValueError, with the reason
+            skipped.append(Skipped(mf.where(pos), str(exc)))
+            continue
+        graphs.append(mol_to_graph(mol, name=str(names[pos]), smiles=smiles))
     if not graphs:
-        raise InputError(f"{path}: no molecules found")
-    return graphs
+        first = skipped[0]
+        raise InputError(f"{path}: no valid molecules (first: {first.where}: {first.reason})")
+    return GraphList(graphs, skipped=skipped)
 
 
 def read_pdb(path: Path, *, cutoff: float = 8.0, pdb_nodes: str = "ca", **_: Any) -> list[Graph]:
@@ -626,7 +866,8 @@ _EXTENSIONS = {
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """The format of ``path`` from its extension (a CSV with a SMILES column is ``smiles``)."""
+    """The format of ``path`` from its extension; a CSV/TSV whose header names a SMILES
+    column (a name containing ``smiles``) is ``smiles``."""
     path = Path(path)
     fmt = _EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
@@ -636,7 +877,7 @@ def detect_format(path: str | os.PathLike) -> str:
         with open(path, encoding="utf-8", errors="replace") as handle:
             first = handle.readline()
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        if _smiles_column([c.strip() for c in first.split(sep)]):
+        if any("smiles" in column.lower() for column in first.split(sep)):
             return "smiles"
     return fmt
 
@@ -649,7 +890,7 @@ def read_graphs(
     directed: bool = False,
     cutoff: float = 8.0,
     pdb_nodes: str = "ca",
-) -> list[Graph]:
+) -> GraphList:
     r"""Read every graph in ``path`` (``-`` for stdin, with ``format``).
 
     Args:
@@ -659,6 +900,9 @@ def read_graphs(
         directed (bool): for edge lists, keep arcs as directed. (default: :obj:`False`)
         cutoff (float): for PDB files, the radius in Angstrom. (default: :obj:`8.0`)
         pdb_nodes (str): for PDB files, ``"ca"`` (residues) or ``"atoms"``.
+
+    Returns:
+        GraphList: the graphs, with the rows skipped as invalid in ``skipped``.
     """
     if format is not None and format not in READERS:
         raise UsageError(f"unknown --format {format!r}; choose from {', '.join(READERS)}")
@@ -666,22 +910,36 @@ def read_graphs(
         if format is None:
             raise UsageError("reading from '-' (stdin) needs --format")
         data = read_stdin_bytes()
-        suffix = {"smiles": ".smi", "edgelist": ".txt"}.get(format, "." + format)
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp_path = Path(tmp) / f"stdin{suffix}"
-            tmp_path.write_bytes(data)
-            graphs = read_graphs(
-                tmp_path, format=format, node_labels=node_labels, directed=directed, cutoff=cutoff, pdb_nodes=pdb_nodes
-            )
-        for g in graphs:
-            g.name = g.name.replace(tmp_path.name, "-")
-        return graphs
+        return _read_stdin(data, format, node_labels=node_labels, directed=directed, cutoff=cutoff, pdb_nodes=pdb_nodes)
     path = check_input_file(path)
     fmt = format or detect_format(path)
     graphs = READERS[fmt](path, node_labels=node_labels, directed=directed, cutoff=cutoff, pdb_nodes=pdb_nodes)
     for g in graphs:
         if g.num_nodes == 0:
             raise InputError(f"{path}: empty graph (no nodes){'' if len(graphs) == 1 else f' in {g.name}'}")
+    return graphs if isinstance(graphs, GraphList) else GraphList(graphs)
+
+
+def _read_stdin(data: bytes, format: str, **options: Any) -> GraphList:
+    """Read standard input through a temporary file named for ``format``; messages and
+    names say ``-``, not the temporary path."""
+    first = data.split(b"\n", 1)[0]
+    if format == "smiles":  # SMILES hold no commas or tabs: a header line with one is a table
+        suffix = ".tsv" if b"\t" in first else ".csv" if b"," in first else ".smi"
+    else:
+        suffix = {"edgelist": ".txt"}.get(format, "." + format)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp) / f"stdin{suffix}"
+        tmp_path.write_bytes(data)
+        try:
+            graphs = read_graphs(tmp_path, format=format, **options)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(tmp_path), STDIN).replace(tmp_path.name, STDIN)) from None
+        for g in graphs:
+            g.name = g.name.replace(tmp_path.name, STDIN)
+        graphs.skipped = [
+            replace(s, where=s.where.replace(str(tmp_path), STDIN).replace(tmp_path.name, STDIN)) for s in graphs.skipped
+        ]
     return graphs
 
 
@@ -697,13 +955,9 @@ def read_graph(path: str | os.PathLike, **kwargs: Any) -> Graph:
 
 
 def _write_edgelist(graph: Graph, tmp: Path, target: Path) -> None:
+    frame = pd.DataFrame({"source": graph.edge_index[0], "target": graph.edge_index[1], "weight": graph.weights()})
     sep = "\t" if target.suffix.lower() == ".tsv" else ","
-    w = graph.weights()
-    buf = io.StringIO()
-    buf.write(sep.join(["source", "target", "weight"]) + "\n")
-    for (u, v), x in zip(graph.edge_index.T.tolist(), w.tolist()):
-        buf.write(f"{u}{sep}{v}{sep}{x:.10g}\n")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    frame.to_csv(tmp, sep=sep, index=False, float_format="%.10g", lineterminator="\n", encoding="utf-8")
 
 
 def _write_graphml(graph: Graph, tmp: Path, target: Path) -> None:

@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-import torch
-
 from gnncli.errors import CheckpointError, InputError, OutputError
 
 STDIN = "-"
@@ -292,12 +290,16 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def save_tensors(path: str | os.PathLike, obj: dict) -> None:
     """Save a dict of tensors and plain values atomically, loadable with ``weights_only=True``."""
+    import torch  # here, not at the top: commands that need no tensors (wl-test, coarsen) start without torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_tensors(path: str | os.PathLike) -> dict:
     """Load what :func:`save_tensors` wrote, without unpickling code."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: file not found")

@@ -42,6 +42,7 @@ from gnncli.graphs import Graph
 
 __all__ = [
     "Coarsening",
+    "DEFAULT_K",
     "METHODS",
     "GRAPH_METHODS",
     "laplacian",
@@ -668,13 +669,21 @@ class CoarseningResult:
     quality: dict | None
 
 
+#: Laplacian eigenvalues compared (and kept by ``variation-neighborhoods``) unless told otherwise.
+DEFAULT_K = 10
+
+
 def coarsen_graph(
-    graph: Graph, *, ratio: float, method: str = "heavy-edge", k: int = 10, seed: int = 0, quality: bool = True
+    graph: Graph, *, ratio: float, method: str = "heavy-edge", k: int | None = None, seed: int = 0, quality: bool = True
 ) -> CoarseningResult:
     """Coarsen a :class:`~gnncli.graphs.Graph`: the assignment, the coarse graph (summed
     edge weights, mean coordinates) and, if ``quality``, :func:`coarsening_quality`.
 
-    Directed graphs are symmetrized first (``max(A, A^T)``), with a note.
+    Directed graphs are symmetrized first (``max(A, A^T)``), with a note. ``k`` is the
+    number of Laplacian eigenvalues compared; left at ``None`` it is
+    :data:`DEFAULT_K`, or as many as the coarse graph has when that is fewer (a
+    molecule's few ring beads), with a note. A ``k`` given larger than the coarse graph
+    allows is an error.
     """
     notes = []
     if graph.directed:
@@ -688,7 +697,9 @@ def coarsen_graph(
         if method in ("rings", "residues"):
             notes.append(f"--method {method} sets the ratio itself ({coarsening.ratio:.3f}); --ratio is ignored")
     elif method in METHODS:
-        coarsening = coarsen_adjacency(adj, ratio=ratio, method=method, k=k, seed=seed, name=graph.name or "graph")
+        coarsening = coarsen_adjacency(
+            adj, ratio=ratio, method=method, k=DEFAULT_K if k is None else k, seed=seed, name=graph.name or "graph"
+        )
     else:
         raise UsageError(f"unknown coarsening method {method!r}; choose from {', '.join([*METHODS, *GRAPH_METHODS])}")
     coarsening.notes[:0] = notes
@@ -708,6 +719,13 @@ def coarsen_graph(
         name=f"{graph.name} ({method}, ratio {coarsening.ratio:.3f})",
         meta={"sizes": sizes},
     )
+    if k is None:
+        k = min(DEFAULT_K, coarsening.num_supernodes)
+        if k < DEFAULT_K:
+            coarsening.notes.append(
+                f"comparing the first {k} Laplacian eigenvalues, as many as the {k} supernodes allow "
+                f"(default {DEFAULT_K}; --k sets it)"
+            )
     report = coarsening_quality(adj, coarsening, k=k) if quality else None
     return CoarseningResult(coarsening=coarsening, coarse=coarse, quality=report)
 
@@ -806,17 +824,33 @@ class Coarsen:
 # --------------------------------------------------------------------------- plot
 
 
-def plot_coarsening(graph: Graph, result: CoarseningResult, path, *, seed: int = 0) -> None:
-    """Draw the original and the coarse graph side by side (nodes at their coordinates,
-    else a spring layout; supernodes at the mean position of their members) and the
-    eigenvalue comparison, to an image file written atomically."""
+def supernode_colors(coarse: Graph) -> np.ndarray:
+    """A palette index per supernode, shape :obj:`[n]`: a greedy colouring of the coarse
+    graph (largest degree first), so supernodes that share an edge get different colours
+    while :func:`gnncli.train.plots.distinct_colors` has enough (20)."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(range(coarse.num_nodes))
+    ei = coarse.edge_index[:, coarse.edge_index[0] != coarse.edge_index[1]]
+    g.add_edges_from(ei.T.tolist())
+    colouring = nx.greedy_color(g, strategy="largest_first")
+    return np.array([colouring[r] for r in range(coarse.num_nodes)], dtype=np.int64)
+
+
+def coarsening_figure(graph: Graph, result: CoarseningResult, *, seed: int = 0):
+    """The figure of :func:`plot_coarsening`: original graph with every node in its
+    supernode's colour, coarse graph with each supernode in that colour (size by member
+    count), and the first ``k`` Laplacian eigenvalues of both against their (integer) index."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import networkx as nx
+    from matplotlib.collections import LineCollection
+    from matplotlib.ticker import MaxNLocator
 
-    from gnncli.io import atomic_path
+    from gnncli.train.plots import distinct_colors
 
     if graph.pos is not None and graph.pos.shape[1] >= 2:
         xy = np.asarray(graph.pos[:, :2], dtype=float)
@@ -828,17 +862,18 @@ def plot_coarsening(graph: Graph, result: CoarseningResult, path, *, seed: int =
         cxy = xy[c.kept]
     else:
         cxy = (c.membership().T @ xy) / c.sizes()[:, None]
+    index = supernode_colors(result.coarse)
+    colour = np.asarray(distinct_colors(int(index.max()) + 1 if index.size else 0)).reshape(-1, 3)[index]  # [n, 3]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5))
-    for ax, (g, pts, title) in zip(
-        axes[:2], ((graph, xy, f"original: {graph.num_nodes} nodes"), (result.coarse, cxy, f"{c.method}: {c.num_supernodes} supernodes"))
-    ):
+    panels = (
+        (graph, xy, colour[c.assignment], f"original: {graph.num_nodes} nodes"),
+        (result.coarse, cxy, colour, f"{c.method}: {c.num_supernodes} supernodes"),
+    )
+    for ax, (g, pts, node_colour, title) in zip(axes[:2], panels):
         ei = g.edge_index[:, g.edge_index[0] != g.edge_index[1]]
-        segs = np.stack([pts[ei[0]], pts[ei[1]]], axis=1)
-        from matplotlib.collections import LineCollection
-
-        ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.5))
+        ax.add_collection(LineCollection(np.stack([pts[ei[0]], pts[ei[1]]], axis=1), colors="0.6", linewidths=0.5))
         sizes = g.meta.get("sizes", np.ones(g.num_nodes))
-        ax.scatter(pts[:, 0], pts[:, 1], s=8 * np.asarray(sizes), c=np.arange(g.num_nodes) if g is graph else "C1", cmap="viridis" if g is graph else None, zorder=2)
+        ax.scatter(pts[:, 0], pts[:, 1], s=8 * np.asarray(sizes), c=node_colour, edgecolors="0.2", linewidths=0.3, zorder=2)
         ax.set_title(title)
         ax.set_aspect("equal")
         ax.axis("off")
@@ -847,6 +882,7 @@ def plot_coarsening(graph: Graph, result: CoarseningResult, path, *, seed: int =
         ks = np.arange(1, q["k"] + 1)
         axes[2].plot(ks, q["eigenvalues"], "o-", label="original L")
         axes[2].plot(ks, q["coarse_eigenvalues"], "s--", label="coarse")
+        axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[2].set_xlabel("eigenvalue index")
         axes[2].set_ylabel("eigenvalue")
         axes[2].set_title(f"mean relative error {q['mean_relative_error']:.3f}")
@@ -854,6 +890,19 @@ def plot_coarsening(graph: Graph, result: CoarseningResult, path, *, seed: int =
     else:
         axes[2].axis("off")
     fig.tight_layout()
+    return fig
+
+
+def plot_coarsening(graph: Graph, result: CoarseningResult, path, *, seed: int = 0) -> None:
+    """Draw :func:`coarsening_figure` (the original and the coarse graph side by side,
+    nodes at their coordinates, else a spring layout, supernodes at the mean position of
+    their members, and the eigenvalue comparison) to an image file written atomically;
+    the format comes from the extension."""
+    import matplotlib.pyplot as plt
+
+    from gnncli.io import atomic_path
+
+    fig = coarsening_figure(graph, result, seed=seed)
     path = str(path)
     suffix = path.rsplit(".", 1)[-1] if "." in path else "png"
     with atomic_path(path) as tmp:

@@ -10,8 +10,9 @@ Xu et al., "How Powerful are Graph Neural Networks?", ICLR 2019, and Morris et a
 
 until the partition of the nodes into colours stops changing. Here colours are 64-bit
 content hashes (splitmix64), and a multiset is hashed as the wrapping sum of its
-members' hashes, so one iteration is a handful of numpy passes over CSR arrays with no
-Python loop over nodes, and colours are comparable between graphs and between runs.
+members' hashes, so one iteration is one hash per node (and edge label) and a sparse
+matrix-vector product in wrapping uint64 arithmetic, with no Python loop over nodes,
+and colours are comparable between graphs and between runs.
 
 The folklore k-WL (k-FWL; Cai, Fürer and Immerman, 1992) colours k-tuples; 2-FWL is
 as powerful as 3-WL. It costs :math:`O(n^{k+1})` per iteration, so it is for small
@@ -26,9 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 from gnncli.errors import UsageError
-from gnncli.graphs import Graph
+from gnncli.graphs import Graph, GraphList
 
 __all__ = [
     "ColorRefinement",
@@ -65,16 +68,30 @@ def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _mix(_mix(a) + b * _K1)
 
 
-def _label_hash(labels: np.ndarray | None, size: int) -> np.ndarray:
-    """Stable uint64 hashes of string labels (``None`` -> one shared colour)."""
+def _label_codes(labels: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable uint64 hashes of the distinct string labels, shape :obj:`[L]`, and each
+    item's index into them, shape :obj:`[size]` (``None`` -> one shared colour)."""
     if labels is None:
-        return np.full(size, _K3, dtype=_U64)
+        return np.array([_K3], dtype=_U64), np.zeros(size, dtype=np.int64)
     uniq, inverse = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
     table = np.array(
         [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in uniq],
         dtype=_U64,
     )
-    return table[inverse.reshape(-1)]
+    return table, inverse.reshape(-1).astype(np.int64)
+
+
+def _label_hash(labels: np.ndarray | None, size: int) -> np.ndarray:
+    """Stable uint64 hashes of string labels (``None`` -> one shared colour)."""
+    if labels is None:
+        return np.full(size, _K3, dtype=_U64)
+    table, codes = _label_codes(labels, size)
+    return table[codes]
+
+
+def _num_distinct(values: np.ndarray) -> int:
+    """The number of distinct values (a hash table, no sort)."""
+    return len(pd.unique(values))
 
 
 def _segment_sum(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
@@ -167,37 +184,73 @@ def color_refinement(
     n = int(offsets[-1])
     batch = np.repeat(np.arange(len(graphs)), sizes)
 
-    srcs, dsts, tags = [], [], []
+    # Every edge u - v is an arc u -> v and, unless it is a directed arc or a loop, an arc
+    # v -> u, each with a tag: its edge label, and its direction in directed graphs, as a
+    # code into ``tags``. A node's message sum, the sum over its arcs u -> w of
+    # mix(c[w] + tag * K1 + K2), is then two sparse matrix-vector products (forward and
+    # backward arcs) in wrapping uint64 arithmetic, over a table of mix(colour, tag) per
+    # (tag, node) when that table is no larger than the arcs, else over one message per arc.
+    us, vs, out_codes, in_codes, backward, tables = [], [], [], [], [], []
     node_labels = []
     labelled = use_labels and any(g.node_label is not None for g in graphs)
+    num_tags = 0
     for i, g in enumerate(graphs):
         if labelled:
             node_labels.append(g.node_label if g.node_label is not None else np.full(g.num_nodes, "", dtype=object))
-        u, v = g.edge_index + offsets[i]
-        lab = _label_hash(g.edge_label if use_labels else None, g.num_edges)
+        us.append(g.edge_index[0] + offsets[i])
+        vs.append(g.edge_index[1] + offsets[i])
+        table, code = _label_codes(g.edge_label if use_labels else None, g.num_edges)
+        out_codes.append(code + num_tags)
         if g.directed:
-            srcs += [u, v]
-            dsts += [v, u]
-            tags += [_mix(lab + _K1), _mix(lab + _K2)]
+            tables += [_mix(table + _K1), _mix(table + _K2)]
+            in_codes.append(code + num_tags + len(table))
+            backward.append(np.ones(g.num_edges, dtype=bool))
         else:
-            loop = u == v
-            srcs += [u, v[~loop]]
-            dsts += [v, u[~loop]]
-            tags += [lab, lab[~loop]]
-    src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
-    dst = np.concatenate(dsts) if dsts else np.zeros(0, np.int64)
-    tag = np.concatenate(tags) if tags else np.zeros(0, _U64)
+            tables.append(table)
+            in_codes.append(out_codes[-1])
+            backward.append(us[-1] != vs[-1])  # a loop is one arc
+        num_tags += (2 if g.directed else 1) * len(table)
+    u = np.concatenate(us) if us else np.zeros(0, np.int64)
+    v = np.concatenate(vs) if vs else np.zeros(0, np.int64)
+    back = np.concatenate(backward) if backward else np.zeros(0, bool)
+    back = slice(None) if back.all() else np.flatnonzero(back)
+    tags, remap = np.unique(np.concatenate(tables), return_inverse=True) if tables else (np.array([_K3], _U64), None)
+    one_tag = len(tags) == 1
+    out_code = None if one_tag else remap.reshape(-1)[np.concatenate(out_codes)]
+    in_code = None if one_tag else remap.reshape(-1)[np.concatenate(in_codes)][back]
+    with np.errstate(over="ignore"):
+        tag_keys = tags * _K1 + _K2
+    ub, vb = u[back], v[back]
+    per_node = len(tags) * n <= len(u) + len(ub)
+    if per_node:
+        fwd_col, bwd_col = (v, ub) if one_tag else (out_code * n + v, in_code * n + ub)
+        fwd_width = bwd_width = len(tags) * n
+    else:
+        fwd_col, bwd_col = np.arange(len(u)), np.arange(len(ub))
+        fwd_width, bwd_width = len(u), len(ub)
+    ones = np.ones(len(u), dtype=_U64)
+    forward = sp.coo_array((ones, (u, fwd_col)), shape=(n, fwd_width))
+    reverse = sp.coo_array((ones[: len(ub)], (vb, bwd_col)), shape=(n, bwd_width))
+
+    def message_sums(c: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            if per_node:
+                table = _mix(c[None, :] + tag_keys[:, None]).ravel()
+                return forward @ table + reverse @ table
+            fwd = _mix(c[v] + (tag_keys[0] if one_tag else tag_keys[out_code]))
+            bwd = _mix(c[ub] + (tag_keys[0] if one_tag else tag_keys[in_code]))
+            return forward @ fwd + reverse @ bwd
+
     colors = [_label_hash(np.concatenate(node_labels) if labelled else None, n)]
-    num_classes = [np.unique(colors[0]).size]
+    num_classes = [_num_distinct(colors[0])]
     limit = n if max_iterations is None else max_iterations
     stable = 0
     for t in range(limit):
         c = colors[-1]
         with np.errstate(over="ignore"):
-            msg = _mix(c[dst] + tag * _K1 + _K2)
-            new = _pair(c, _segment_sum(msg, src, n) + _K4)
+            new = _pair(c, message_sums(c) + _K4)
         colors.append(new)
-        num_classes.append(np.unique(new).size)
+        num_classes.append(_num_distinct(new))
         if num_classes[-1] == num_classes[-2]:
             stable = t + 1
             break
@@ -376,10 +429,22 @@ class WLComparison:
         }
 
 
-def _diff(h1: Counter, h2: Counter, limit: int = 20) -> list[tuple[str, int, int]]:
-    keys = sorted(set(h1) | set(h2), key=lambda c: (-(abs(h1.get(c, 0) - h2.get(c, 0))), c))
-    out = [(f"{c:016x}"[:8], h1.get(c, 0), h2.get(c, 0)) for c in keys if h1.get(c, 0) != h2.get(c, 0)]
-    return out[:limit]
+def _multisets_differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two colour arrays hold different multisets of colours."""
+    return a.size != b.size or not np.array_equal(np.sort(a, axis=None), np.sort(b, axis=None))
+
+
+def _diff(a: np.ndarray, b: np.ndarray, limit: int = 20) -> list[tuple[str, int, int]]:
+    """The colours whose counts differ between colour arrays ``a`` and ``b``, largest
+    difference first: (colour, count in a, count in b), at most ``limit`` of them."""
+    a, b = a.ravel(), b.ravel()
+    keys, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    count_a = np.bincount(inverse[: a.size], minlength=keys.size)
+    count_b = np.bincount(inverse[a.size:], minlength=keys.size)
+    delta = count_a - count_b
+    idx = np.flatnonzero(delta)
+    idx = idx[np.lexsort((keys[idx], -np.abs(delta[idx])))][:limit]
+    return [(f"{int(c):016x}"[:8], int(x), int(y)) for c, x, y in zip(keys[idx], count_a[idx], count_b[idx])]
 
 
 def compare_graphs(
@@ -402,7 +467,8 @@ def compare_graphs(
     """
     if k == 1:
         result = color_refinement([g1, g2])
-        hist = [[result.histogram(0, t), result.histogram(1, t)] for t in range(result.num_iterations + 1)]
+        split = g1.num_nodes  # the union's nodes: g1's, then g2's
+        colors = [(c[:split], c[split:]) for c in result.colors]
         iterations = result.num_iterations
         hashes = (result.graph_hash(0), result.graph_hash(1))
     elif k in (2, 3):
@@ -414,18 +480,14 @@ def compare_graphs(
             c1 = c1 + folklore_wl(g1, k, max_iterations=iterations, max_memory=max_memory)[len(c1):]
         if len(c2) < len(c1):
             c2 = c2 + folklore_wl(g2, k, max_iterations=iterations, max_memory=max_memory)[len(c2):]
-        hist = []
-        for a, b in zip(c1, c2):
-            va, ca = np.unique(a, return_counts=True)
-            vb, cb = np.unique(b, return_counts=True)
-            hist.append([Counter(dict(zip(va.tolist(), ca.tolist()))), Counter(dict(zip(vb.tolist(), cb.tolist())))])
+        colors = list(zip(c1, c2))
         with np.errstate(over="ignore"):
             hashes = (f"{int(_mix(c1[-1]).sum(dtype=_U64)):016x}", f"{int(_mix(c2[-1]).sum(dtype=_U64)):016x}")
     else:
         raise UsageError(f"--k must be 1, 2 or 3, got {k}")
-    first = next((t for t, (a, b) in enumerate(hist) if a != b), None)
+    first = next((t for t, (a, b) in enumerate(colors) if _multisets_differ(a, b)), None)
     distinguished = first is not None
-    differences = _diff(*hist[first]) if distinguished else []
+    differences = _diff(*colors[first]) if distinguished else []
     isomorphic = None
     if not distinguished and check_isomorphism and max(g1.num_nodes, g2.num_nodes) <= max_isomorphism_nodes:
         isomorphic = is_isomorphic(g1, g2)
@@ -570,14 +632,18 @@ def run_wl_test(
 
     Args:
         loaded (list[list[Graph]]): the graphs of each input file: two files of one
-            graph each (pair mode), or one file of many graphs (data set mode).
+            graph each (pair mode), or one file of many graphs (data set mode). A
+            :class:`~gnncli.graphs.GraphList` brings the rows its reader skipped as
+            invalid; the report lists them in ``skipped`` and a note counts them.
         paths (list[str]): the file names, for messages.
         k (int): 1, 2 or 3.
         gnn (bool): in pair mode, also compare random GIN embeddings.
     """
     if k not in (1, 2, 3):
         raise UsageError(f"--k must be 1, 2 or 3, got {k}")
-    notes: list[str] = []
+    loaded = [graphs if isinstance(graphs, GraphList) else GraphList(graphs) for graphs in loaded]
+    notes = [note for graphs in loaded if (note := graphs.skipped_note())]
+    skipped = [{"where": s.where, "reason": s.reason} for graphs in loaded for s in graphs.skipped]
     if len(loaded) == 2:
         for graphs, path in zip(loaded, paths):
             if len(graphs) != 1:
@@ -626,6 +692,8 @@ def run_wl_test(
                 "max_abs_difference": diff,
                 "consistent_with_1wl": consistent,
             }
+        report["num_skipped"] = len(skipped)
+        report["skipped"] = skipped
         report["notes"] = notes
         return report
 
@@ -665,5 +733,7 @@ def run_wl_test(
         "num_wl_classes": int(np.unique(result.graph_hashes[-1]).size),
         "hashes": [result.graph_hash(i) for i in range(len(graphs))],
         "groups": out_groups,
+        "num_skipped": len(skipped),
+        "skipped": skipped,
         "notes": notes,
     }

@@ -12,17 +12,13 @@ from gnncli.cli.common import console, handle_errors
 
 HELP = """Coarsen a graph to about RATIO x its nodes and report how well the spectrum is kept.
 
-Methods: heavy-edge, algebraic-distance (multilevel matchings), variation-neighborhoods
-(Loukas 2019), metis, kron (Kron reduction); rings (molecules: rings and functional
-groups as beads); segments (proteins: chain segments of round(1/RATIO) residues);
-residues (proteins read with --pdb-nodes atoms: atoms into residues).
+Methods: heavy-edge, algebraic-distance (multilevel matchings), variation-neighborhoods (Loukas 2019), metis, kron (Kron reduction); rings (molecules: rings and functional groups as beads); segments (proteins: chain segments of round(1/RATIO) residues); residues (proteins read with --pdb-nodes atoms: atoms into residues).
 
-Writes the coarse graph (--out; weighted edge list for .csv/.tsv, or .graphml/.mtx/.npz),
-the node-to-supernode assignment (CSV) and prints the quality report: achieved ratio,
-relative error of the first k Laplacian eigenvalues, Loukas's restricted spectral
-approximation constant. In Python: gnncli.algorithms.coarsen.coarsen_data(data, ratio).
+Writes the coarse graph (--out; weighted edge list for .csv/.tsv, or .graphml/.mtx/.npz) and the node-to-supernode assignment (CSV), and prints the quality report: achieved ratio, relative error of the first k Laplacian eigenvalues, Loukas's restricted spectral approximation constant. In Python: gnncli.algorithms.coarsen.coarsen_data(data, ratio).
 
-Example: gnn coarsen graph.csv --ratio 0.5 --method variation-neighborhoods --out coarse.csv --plot coarse.png
+Example: gnn coarsen graph.csv --ratio 0.5 --out coarse.csv --plot coarse.png
+
+Example: gnn coarsen decalin.smi --method rings --json
 """
 
 
@@ -38,7 +34,10 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--assignment", help="Node-to-supernode CSV (default: <out>.assignment.csv when --out is given)."),
         ] = None,
-        k: Annotated[int, typer.Option("--k", help="Number of Laplacian eigenvalues to compare.")] = 10,
+        k: Annotated[
+            int | None,
+            typer.Option("--k", help="Laplacian eigenvalues to compare (default: 10, or as many as the coarse graph has).", show_default=False),
+        ] = None,
         plot: Annotated[Path | None, typer.Option("--plot", help="Draw original, coarse graph and eigenvalues (.png/.pdf/.svg).")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print the quality report as JSON.")] = False,
         format: Annotated[str | None, typer.Option("--format", help="Input format (default: from the extension).")] = None,

@@ -12,15 +12,13 @@ from gnncli.cli.common import console, handle_errors
 
 HELP = """Run the Weisfeiler-Lehman test on two graphs, or on every graph in one file.
 
-With two graphs: colour refinement (1-WL, or the folklore k-WL with --k 2|3) to
-stabilization, the verdict (isomorphic / not isomorphic but WL-equivalent / told apart
-at iteration t) and the colour counts that differ. With one file of many graphs (e.g. a
-SMILES CSV): the groups of non-isomorphic graphs that 1-WL cannot separate.
+With two graphs: colour refinement (1-WL, or the folklore k-WL with --k 2|3) to stabilization, the verdict (isomorphic / not isomorphic but WL-equivalent / told apart at iteration t) and the colour counts that differ. With one file of many graphs (e.g. a SMILES CSV): the groups of non-isomorphic graphs that 1-WL cannot separate; molecules RDKit cannot read are skipped and reported, as by gnn train.
 
-Formats: edge list (.csv/.tsv/.txt), SMILES (.smi, CSV with a smiles column), PDB/mmCIF
-(C-alpha radius graph), graph6/sparse6, GraphML, Matrix Market (.mtx), .npz.
+Formats: edge list (.csv/.tsv/.txt), SMILES (.smi, CSV with a smiles column), PDB/mmCIF (C-alpha radius graph), graph6/sparse6, GraphML, Matrix Market (.mtx), .npz. Classic pairs are in examples/graphs (verdicts in gallery.json).
 
-Example: gnn wl-test examples/graphs/shrikhande.g6 examples/graphs/rook4x4.g6 --k 3
+Example: gnn wl-test shrikhande.g6 rook4x4.g6 --k 3
+
+Example: gnn wl-test molecules.csv --json
 """
 
 

@@ -65,12 +65,27 @@ def parity(y: np.ndarray, pred: np.ndarray, mask: np.ndarray, names: list[str], 
     _save(fig, path)
 
 
-def roc(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str], path: Path) -> None:
-    """ROC curves, one per target (at most 12 drawn on one axis)."""
+#: Curves drawn on one ROC axis: as many as :func:`distinct_colors` has colours.
+MAX_ROC_CURVES = 20
+
+
+def distinct_colors(n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours, all different while ``n <= 20``: the ten of ``tab10`` (matplotlib's
+    default cycle), then the ten lighter shades of ``tab20``; repeated beyond 20."""
+    tab20 = _pyplot().get_cmap("tab20").colors
+    palette = list(tab20[0::2]) + list(tab20[1::2])
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def roc_figure(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str]):
+    """The figure of :func:`roc`: one curve per target (at most :data:`MAX_ROC_CURVES`),
+    each in its own colour, the second ten dashed so they differ from the first ten in
+    line style too."""
     from gnncli.train.metrics import _roc_auc
 
     fig, ax = _pyplot().subplots(figsize=(5, 5))
-    for t, name in enumerate(names[:12]):
+    shown = names[:MAX_ROC_CURVES]
+    for t, (name, colour) in enumerate(zip(shown, distinct_colors(len(shown)))):
         m = mask[:, t].astype(bool)
         a, p = y[m, t] > 0.5, prob[m, t]
         if a.all() or not a.any():
@@ -78,8 +93,15 @@ def roc(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str], pat
         order = np.argsort(-p, kind="mergesort")
         tpr = np.concatenate([[0], np.cumsum(a[order]) / a.sum()])
         fpr = np.concatenate([[0], np.cumsum(~a[order]) / (~a).sum()])
-        ax.plot(fpr, tpr, label=f"{name} (AUC {_roc_auc(a.astype(float), p):.3f})")
-    ax.plot([0, 1], [0, 1], "k--", lw=1)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="Test ROC")
+        style = "-" if t < 10 else "--"
+        ax.plot(fpr, tpr, style, color=colour, label=f"{name} (AUC {_roc_auc(a.astype(float), p):.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    title = "Test ROC" if len(names) <= MAX_ROC_CURVES else f"Test ROC (first {MAX_ROC_CURVES} of {len(names)} targets)"
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.legend(fontsize=7, loc="lower right")
-    _save(fig, path)
+    return fig
+
+
+def roc(y: np.ndarray, prob: np.ndarray, mask: np.ndarray, names: list[str], path: Path) -> None:
+    """ROC curves, one per target in a colour of its own (:func:`roc_figure`), as a PNG."""
+    _save(roc_figure(y, prob, mask, names), path)

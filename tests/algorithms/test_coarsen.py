@@ -10,6 +10,7 @@ from gnncli.algorithms.coarsen import (
     Coarsening,
     coarsen_adjacency,
     coarsen_graph,
+    coarsening_figure,
     coarsening_quality,
 )
 from gnncli.errors import UsageError
@@ -154,3 +155,37 @@ def test_coarsen_data_pools_features_and_is_valid():
     assert torch.equal(out.y, data.y)
     assert data.num_nodes == 16 and data.x is x  # input untouched
     out.validate(raise_on_error=True)
+
+
+def test_default_k_is_as_many_eigenvalues_as_the_coarse_graph_has(tmp_path):
+    f = tmp_path / "decalin.smi"
+    f.write_text("C1CCC2CCCCC2C1 decalin\n")
+    (g,) = read_graphs(f)
+    result = coarsen_graph(g, ratio=0.5, method="rings")  # two ring beads: two eigenvalues at most
+    assert result.quality["k"] == 2 and len(result.quality["eigenvalues"]) == 2
+    assert any("first 2 Laplacian eigenvalues" in note for note in result.coarsening.notes)
+    with pytest.raises(UsageError, match="--k 5 is larger than the coarse graph allows"):
+        coarsen_graph(g, ratio=0.5, method="rings", k=5)  # a k asked for is kept, or refused
+    big = coarsen_graph(_geometric(), ratio=0.5)
+    assert big.quality["k"] == 10 and not any("Laplacian eigenvalues" in n for n in big.coarsening.notes)
+
+
+def test_figure_colours_nodes_by_supernode_and_eigenvalue_ticks_are_integers():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    g = _geometric(60, seed=2)
+    result = coarsen_graph(g, ratio=0.3, k=3)
+    fig = coarsening_figure(g, result)
+    original, coarse, eigen = fig.axes
+    node_colour = [to_hex(c) for c in original.collections[-1].get_facecolors()]
+    super_colour = [to_hex(c) for c in coarse.collections[-1].get_facecolors()]
+    assign = result.coarsening.assignment
+    assert len(node_colour) == g.num_nodes and len(super_colour) == result.coarsening.num_supernodes
+    assert node_colour == [super_colour[s] for s in assign]  # every node in its supernode's colour
+    ei = result.coarse.edge_index
+    assert all(super_colour[u] != super_colour[v] for u, v in ei.T.tolist() if u != v)  # neighbours differ
+    fig.canvas.draw()
+    ticks = [t for t in eigen.get_xticks() if eigen.get_xlim()[0] <= t <= eigen.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    plt.close(fig)

@@ -74,3 +74,21 @@ def test_bad_inputs(tmp_path):
 def test_help_has_example():
     result = runner.invoke(app, ["coarsen", "--help"])
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_rings_on_a_small_molecule_with_the_default_k(tmp_path):
+    f = tmp_path / "decalin.smi"
+    f.write_text("C1CCC2CCCCC2C1 decalin\n")
+    result = runner.invoke(app, ["coarsen", str(f), "--method", "rings", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["num_supernodes"] == 2 and report["k"] == 2
+    assert "note: comparing the first 2 Laplacian eigenvalues" in result.stderr
+
+
+def test_help_paragraphs_are_single_lines():
+    from gnncli.cli.coarsen import HELP
+
+    assert all("\n" not in p for p in HELP.strip().split("\n\n"))
+    result = runner.invoke(app, ["coarsen", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert "Example: gnn coarsen graph.csv --ratio 0.5 --out coarse.csv --plot coarse.png" in result.output

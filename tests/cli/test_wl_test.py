@@ -60,3 +60,37 @@ def test_bad_inputs_exit_codes(tmp_path):
 def test_help_has_example():
     result = _run("wl-test", "--help")
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_dataset_with_invalid_smiles_skips_them_and_reports(tmp_path):
+    f = tmp_path / "mols.csv"
+    f.write_text(
+        "name,smiles\ndecalin,C1CCC2CCCCC2C1\nbroken,C1CC\nbicyclopentyl,C1CCC(C1)C1CCCC1\n"
+        "pentavalent,CC(C)(C)(C)(C)C\nethanol,CCO\n"
+    )
+    result = _run("wl-test", f, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["num_graphs"] == 3 and report["num_skipped"] == 2
+    assert [s["where"] for s in report["skipped"]] == [f"{f}: line 3", f"{f}: line 5"]
+    assert "C1CC" in report["skipped"][0]["reason"]
+    (group,) = report["groups"]
+    assert sorted(m["name"] for cls in group["classes"] for m in cls) == ["bicyclopentyl", "decalin"]
+    assert f"note: skipped 2 of 5 molecules that RDKit could not read (first: {f}: line 3:" in result.stderr
+    text = _run("wl-test", f)
+    assert text.exit_code == 0 and "3 graphs" in text.stdout and "skipped 2 of 5" in text.stderr
+
+
+def test_help_paragraphs_wrap_as_whole_sentences():
+    import textwrap
+
+    from gnncli.cli.wl_test import HELP
+
+    paragraphs = [p for p in HELP.strip().split("\n\n")]
+    assert all("\n" not in p for p in paragraphs)  # one line each: Rich does the wrapping
+    result = runner.invoke(app, ["wl-test", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    rendered = [line.strip() for line in result.output.splitlines()]
+    for p in paragraphs:
+        lines = textwrap.wrap(p, 78)  # 80 columns less Rich's one-space margins
+        start = rendered.index(lines[0])
+        assert rendered[start:start + len(lines)] == lines
