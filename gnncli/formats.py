@@ -25,6 +25,9 @@ FORMATS: dict[str, str] = {
     "npz": "NumPy archive: a scipy sparse adjacency, a dense 'adjacency' array or 'edge_index'",
 }
 
+#: What ``gnn wl-test`` and ``gnn coarsen`` read (each has a reader in :data:`gnncli.graphs.READERS`).
+GRAPH_FORMATS = ("csv", "tsv", "edgelist", "smi", "sdf", "pdb", "cif", "graph6", "sparse6", "graphml", "mtx", "npz")
+
 ALIASES = {"smiles": "smi", "mmcif": "cif", "g6": "graph6", "s6": "sparse6", "tab": "tsv", "edges": "edgelist"}
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gnncli.errors import InputError, UsageError
+from gnncli.formats import GRAPH_FORMATS, check_format
 from gnncli.io import STDIN, atomic_path, check_input_file, read_stdin_bytes
 
 __all__ = [
@@ -662,7 +663,7 @@ def mol_to_graph(mol, *, name: str = "", smiles: str = "") -> Graph:
 _NAME_COLUMNS = ("name", "id", "compound id", "mol_id")
 
 
-def read_smiles(path: Path, **_: Any) -> GraphList:
+def read_smiles(path: Path, *, fmt: str | None = None, **_: Any) -> GraphList:
     """Read molecules with the molecule reader of ``gnn train``
     (:func:`gnncli.domains.molecules.read_molecules`: ``.smi``, CSV/TSV with a SMILES
     column found by the same rules, SDF). Graphs are named by a ``name``/``id``/
@@ -672,7 +673,7 @@ def read_smiles(path: Path, **_: Any) -> GraphList:
     from gnncli.domains.molecules import read_molecules
     from gnncli.featurizers.molecule import parse_smiles
 
-    mf = read_molecules(str(path))
+    mf = read_molecules(str(path), fmt=fmt)
     where = [f"{path.name}:{mf.first_line + i}" for i in range(len(mf))]
     name_col = next((c for c in mf.frame.columns if c != mf.smiles_col and c.strip().lower() in _NAME_COLUMNS), None)
     names = mf.frame[name_col].fillna(pd.Series(where)).tolist() if name_col else where
@@ -692,7 +693,7 @@ def read_smiles(path: Path, **_: Any) -> GraphList:
     return GraphList(graphs, skipped=skipped)
 
 
-def read_pdb(path: Path, *, cutoff: float = 8.0, pdb_nodes: str = "ca", **_: Any) -> list[Graph]:
+def read_pdb(path: Path, *, cutoff: float = 8.0, pdb_nodes: str = "ca", mmcif: bool | None = None, **_: Any) -> list[Graph]:
     """Read the first model of a PDB/mmCIF file as a radius graph.
 
     ``pdb_nodes="ca"``: one node per residue with a C-alpha atom, labelled by residue
@@ -705,7 +706,9 @@ def read_pdb(path: Path, *, cutoff: float = 8.0, pdb_nodes: str = "ca", **_: Any
 
     if cutoff <= 0:
         raise UsageError(f"--cutoff must be positive, got {cutoff}")
-    parser = MMCIFParser(QUIET=True) if path.suffix.lower() in {".cif", ".mmcif"} else PDBParser(QUIET=True)
+    if mmcif is None:
+        mmcif = path.suffix.lower() in {".cif", ".mmcif"}
+    parser = MMCIFParser(QUIET=True) if mmcif else PDBParser(QUIET=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -843,23 +846,52 @@ def read_npz(path: Path, **_: Any) -> list[Graph]:
     raise InputError(f"{path}: no adjacency in .npz (found arrays: {', '.join(sorted(keys))})")
 
 
-#: Format name -> reader ``(path, **options) -> list[Graph]``.
+def read_table(path: Path, **options: Any) -> list[Graph]:
+    """A CSV/TSV: molecules when its header names a SMILES column, else an edge list."""
+    if _names_smiles_column(path):
+        return read_smiles(path, **options)
+    return read_edgelist(path, **options)
+
+
+def _names_smiles_column(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    return any("smiles" in column.lower() for column in first.split(sep))
+
+
+def read_sdf(path: Path, **_: Any) -> GraphList:
+    """Molecules from an SD file (through the molecule reader, like :func:`read_smiles`)."""
+    return read_smiles(path, fmt="sdf")
+
+
+def read_cif(path: Path, **options: Any) -> list[Graph]:
+    """An mmCIF structure, whatever its file is called (see :func:`read_pdb`)."""
+    return read_pdb(path, mmcif=True, **options)
+
+
+#: Format name (the one vocabulary of :mod:`gnncli.formats`) -> reader ``(path, **options) -> list[Graph]``.
 READERS: dict[str, Callable[..., list[Graph]]] = {
+    "csv": read_table,
+    "tsv": read_table,
     "edgelist": read_edgelist,
-    "smiles": read_smiles,
+    "smi": read_smiles,
+    "sdf": read_sdf,
     "pdb": read_pdb,
+    "cif": read_cif,
     "graph6": read_graph6,
     "sparse6": read_graph6,
     "graphml": read_graphml,
     "mtx": read_mtx,
     "npz": read_npz,
 }
+assert tuple(READERS) == GRAPH_FORMATS, "gnncli.formats.GRAPH_FORMATS lists what the graph commands read"
 
 _EXTENSIONS = {
-    ".csv": "edgelist", ".tsv": "edgelist", ".txt": "edgelist", ".edges": "edgelist",
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "edgelist", ".edges": "edgelist",
     ".edgelist": "edgelist", ".el": "edgelist",
-    ".smi": "smiles", ".smiles": "smiles",
-    ".pdb": "pdb", ".ent": "pdb", ".cif": "pdb", ".mmcif": "pdb",
+    ".smi": "smi", ".smiles": "smi", ".sdf": "sdf", ".sd": "sdf",
+    ".pdb": "pdb", ".ent": "pdb", ".cif": "cif", ".mmcif": "cif",
     ".g6": "graph6", ".graph6": "graph6", ".s6": "sparse6", ".sparse6": "sparse6",
     ".graphml": "graphml", ".mtx": "mtx", ".npz": "npz",
 }  # fmt: skip
@@ -867,18 +899,14 @@ _EXTENSIONS = {
 
 def detect_format(path: str | os.PathLike) -> str:
     """The format of ``path`` from its extension; a CSV/TSV whose header names a SMILES
-    column (a name containing ``smiles``) is ``smiles``."""
+    column (a name containing ``smiles``) is ``smi``."""
     path = Path(path)
     fmt = _EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
         known = ", ".join(sorted(_EXTENSIONS))
         raise InputError(f"{path}: unknown graph format '{path.suffix or '(no extension)'}'; use --format or one of {known}")
-    if fmt == "edgelist" and path.suffix.lower() in {".csv", ".tsv"}:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            first = handle.readline()
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        if any("smiles" in column.lower() for column in first.split(sep)):
-            return "smiles"
+    if fmt in ("csv", "tsv") and _names_smiles_column(path):
+        return "smi"
     return fmt
 
 
@@ -895,7 +923,8 @@ def read_graphs(
 
     Args:
         path (str): the file.
-        format (str, optional): one of :data:`READERS`; from the extension if not given.
+        format (str, optional): one of :data:`GRAPH_FORMATS` (aliases of :mod:`gnncli.formats`
+            allowed, e.g. ``smiles``); from the extension if not given.
         node_labels (str, optional): for edge lists, a ``node,label`` file.
         directed (bool): for edge lists, keep arcs as directed. (default: :obj:`False`)
         cutoff (float): for PDB files, the radius in Angstrom. (default: :obj:`8.0`)
@@ -904,8 +933,7 @@ def read_graphs(
     Returns:
         GraphList: the graphs, with the rows skipped as invalid in ``skipped``.
     """
-    if format is not None and format not in READERS:
-        raise UsageError(f"unknown --format {format!r}; choose from {', '.join(READERS)}")
+    format = check_format(format, GRAPH_FORMATS)
     if str(path) == STDIN:
         if format is None:
             raise UsageError("reading from '-' (stdin) needs --format")
@@ -924,7 +952,7 @@ def _read_stdin(data: bytes, format: str, **options: Any) -> GraphList:
     """Read standard input through a temporary file named for ``format``; messages and
     names say ``-``, not the temporary path."""
     first = data.split(b"\n", 1)[0]
-    if format == "smiles":  # SMILES hold no commas or tabs: a header line with one is a table
+    if format == "smi":  # SMILES hold no commas or tabs: a header line with one is a table
         suffix = ".tsv" if b"\t" in first else ".csv" if b"," in first else ".smi"
     else:
         suffix = {"edgelist": ".txt"}.get(format, "." + format)
@@ -1007,11 +1035,8 @@ def write_graph(graph: Graph, path: str | os.PathLike, *, format: str | None = N
     """Write ``graph`` atomically; the format comes from the extension (edge list for
     ``.csv``/``.tsv``/``.txt`` and unknown ones). Returns the format used."""
     path = Path(path)
-    if format is None:
-        fmt = _EXTENSIONS.get(path.suffix.lower(), "edgelist")
-        fmt = {"sparse6": "graph6"}.get(fmt, fmt)
-    else:
-        fmt = format
+    fmt = format or _EXTENSIONS.get(path.suffix.lower(), "edgelist")
+    fmt = {"sparse6": "graph6", "csv": "edgelist", "tsv": "edgelist"}.get(fmt, fmt)
     if fmt not in WRITERS:
         raise UsageError(f"{path}: cannot write graphs as {fmt!r}; use .csv, .tsv, .graphml, .mtx, .npz or .g6")
     with atomic_path(path) as tmp:

@@ -49,7 +49,7 @@ def test_smiles_labels_and_invalid_rows_are_skipped_with_their_line(tmp_path):
     assert set(g.node_label) == {"C"} and set(g.edge_label) == {"SINGLE"}
     f = tmp_path / "m.csv"
     f.write_text("name,smiles\nok,CCO\nbad,C1CC\nempty,\nalso ok,c1ccccc1\n")
-    assert detect_format(f) == "smiles"
+    assert detect_format(f) == "smi"
     graphs = read_graphs(f)
     assert [g.name for g in graphs] == ["ok", "also ok"]
     assert [s.where for s in graphs.skipped] == [f"{f}: line 3", f"{f}: line 4"]

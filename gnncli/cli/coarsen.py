@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gnncli.cli.common import console, handle_errors
+from gnncli.formats import GRAPH_FORMATS, describe
 
 HELP = """Coarsen a graph to about RATIO x its nodes and report how well the spectrum is kept.
 
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="Write the coarse graph here.")] = None,
         assignment: Annotated[
             Path | None,
-            typer.Option("--assignment", help="Node-to-supernode CSV (default: <out>.assignment.csv when --out is given)."),
+            typer.Option("--assignment", help="Node-to-supernode CSV (default: <out>.assignment.csv when --out is a file)."),
         ] = None,
         k: Annotated[
             int | None,
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         plot: Annotated[Path | None, typer.Option("--plot", help="Draw original, coarse graph and eigenvalues (.png/.pdf/.svg).")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print the quality report as JSON.")] = False,
-        format: Annotated[str | None, typer.Option("--format", help="Input format (default: from the extension).")] = None,
+        format: Annotated[str | None, typer.Option("--format", help=f"Input format: {describe(GRAPH_FORMATS)} (default: from the extension; smiles is smi).")] = None,
         node_labels: Annotated[Path | None, typer.Option("--node-labels", help="Edge lists: a 'node,label' CSV.")] = None,
         directed: Annotated[bool, typer.Option("--directed", help="Edge lists: edges are directed (symmetrized).")] = False,
         cutoff: Annotated[float, typer.Option("--cutoff", help="PDB: radius graph cutoff in Angstrom.")] = 8.0,
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from gnncli.algorithms.coarsen import coarsen_graph, plot_coarsening
         from gnncli.errors import UsageError
         from gnncli.graphs import read_graph, write_graph
-        from gnncli.io import atomic_open
+        from gnncli.io import atomic_open, is_stream_output
 
         if pdb_nodes not in ("ca", "atoms"):
             raise UsageError(f"--pdb-nodes must be 'ca' or 'atoms', got {pdb_nodes!r}")
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
             files["coarse_graph"] = str(out)
             if fmt == "graph6":
                 console.print("[yellow]note:[/] graph6 keeps no edge weights", soft_wrap=True)
-            if assignment is None:
+            if assignment is None and not is_stream_output(out):  # no /dev/null.assignment.csv
                 assignment = out.with_name(out.name.rsplit(".", 1)[0] + ".assignment.csv")
         if assignment is not None:
             names = g.node_names or [str(i) for i in range(g.num_nodes)]

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gnncli.cli.common import console, handle_errors
+from gnncli.formats import GRAPH_FORMATS, describe
 
 HELP = """Run the Weisfeiler-Lehman test on two graphs, or on every graph in one file.
 
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         k: Annotated[int, typer.Option("--k", help="1: colour refinement; 2, 3: folklore k-WL (small graphs).")] = 1,
         gnn: Annotated[bool, typer.Option("--gnn", help="Also embed both graphs with random sum-aggregation GIN layers.")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-        format: Annotated[str | None, typer.Option("--format", help="Input format (default: from the extension).")] = None,
+        format: Annotated[str | None, typer.Option("--format", help=f"Input format: {describe(GRAPH_FORMATS)} (default: from the extension; smiles is smi).")] = None,
         node_labels: Annotated[
             Path | None, typer.Option("--node-labels", help="Edge lists: a 'node,label' CSV.")
         ] = None,

@@ -92,3 +92,16 @@ def test_help_paragraphs_are_single_lines():
     assert all("\n" not in p for p in HELP.strip().split("\n\n"))
     result = runner.invoke(app, ["coarsen", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
     assert "Example: gnn coarsen graph.csv --ratio 0.5 --out coarse.csv --plot coarse.png" in result.output
+
+
+def test_coarse_graph_to_a_device_writes_no_assignment_beside_it(tmp_path):
+    from tests.special_files import FifoReader, make_fifo
+
+    graph = tmp_path / "g.txt"
+    graph.write_text("".join(f"{i} {i + 1}\n" for i in range(12)))
+    fifo = make_fifo(tmp_path / "out.csv")
+    reader = FifoReader(fifo)
+    result = runner.invoke(app, ["coarsen", str(graph), "--ratio", "0.5", "--out", str(fifo)])
+    assert result.exit_code == 0, result.output
+    assert reader.result().startswith(b"source,target,weight")
+    assert not (tmp_path / "out.assignment.csv").exists()

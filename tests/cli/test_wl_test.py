@@ -94,3 +94,13 @@ def test_help_paragraphs_wrap_as_whole_sentences():
         lines = textwrap.wrap(p, 78)  # 80 columns less Rich's one-space margins
         start = rendered.index(lines[0])
         assert rendered[start:start + len(lines)] == lines
+
+
+def test_format_uses_the_one_vocabulary(tmp_path):
+    from .conftest import invoke
+
+    (tmp_path / "g.txt").write_text("0 1\n1 2\n")
+    bad = invoke("wl-test", tmp_path / "g.txt", tmp_path / "g.txt", "--format", "xyz")
+    assert bad.exit_code == 2 and "--format xyz: not a format this command reads (choose from csv, tsv, edgelist, smi" in bad.output
+    ok = invoke("wl-test", tmp_path / "g.txt", tmp_path / "g.txt", "--format", "edgelist")
+    assert ok.exit_code == 0, ok.output
