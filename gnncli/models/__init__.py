@@ -12,7 +12,8 @@ Two registries, both importable without torch (so ``gnn --help`` stays instant):
 Adding an encoder is one function in :mod:`gnncli.models.model` plus one line below; a domain
 registers its own models from its module with :func:`register_model`. Registration metadata:
 ``domains`` (the kinds of input a model fits; None: any kind whose inputs are graphs with node
-features), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
+features), ``needs`` (batch attributes beyond ``x``/``edge_index``/``edge_attr`` it reads, e.g.
+``("pos",)``), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
 """
 
 from __future__ import annotations
