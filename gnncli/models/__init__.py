@@ -43,8 +43,8 @@ register_encoder("gcn", f"{_ENC}:gcn", help="graph convolutional network")
 register_encoder("gat", f"{_ENC}:gat", help="graph attention (GATv2) with edge features")
 register_encoder("sage", f"{_ENC}:sage", help="GraphSAGE")
 register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNConv)", defaults={"hidden": 64})
-register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
-register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), defaults={"hidden": 64}, help="relational GCN over edge types")
+register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), needs=("pos",), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
+register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64}, help="relational GCN over edge types")
 
 __all__ = [
     "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",

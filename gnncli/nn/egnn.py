@@ -56,7 +56,12 @@ class EGNNLayer(nn.Module):
         self.update_coords = update_coords
         self.coord_range = coord_range
         self.distance_scale = distance_scale
-        self.phi_e = _mlp(2 * channels + 1 + edge_dim, channels, channels)
+        # phi_e's first layer on [h_i, h_j, d^2, a_ij], split by input so the node parts are
+        # computed once per node and gathered, not once per edge (the same function, ~3x cheaper)
+        self.edge_in_i = nn.Linear(channels, channels)
+        self.edge_in_j = nn.Linear(channels, channels, bias=False)
+        self.edge_in_e = nn.Linear(1 + edge_dim, channels, bias=False)
+        self.phi_e = nn.Sequential(nn.SiLU(), nn.Linear(channels, channels), nn.SiLU())
         self.phi_h = _mlp(2 * channels, channels, channels, last_act=False)
         self.phi_x = _mlp(channels, channels, 1, last_act=False) if update_coords else None
         self.norm = nn.LayerNorm(channels)
@@ -79,9 +84,11 @@ class EGNNLayer(nn.Module):
         unit = diff / (sq.sqrt() + 1.0)
         return sq / self.distance_scale ** 2, unit
 
-    def edge_model(self, h_i: Tensor, h_j: Tensor, radial: Tensor, edge_attr: Tensor | None) -> Tensor:
-        parts = [h_i, h_j, radial] + ([edge_attr] if edge_attr is not None and self.edge_dim else [])
-        return self.phi_e(torch.cat(parts, dim=1))
+    def edge_model(self, h: Tensor, edge_index: Tensor, radial: Tensor, edge_attr: Tensor | None) -> Tensor:
+        """Messages ``m_ij = phi_e(h_i, h_j, d_ij^2, a_ij)`` [E, channels] (i = ``edge_index[1]``)."""
+        src, dst = edge_index
+        edge = torch.cat([radial, edge_attr], dim=1) if edge_attr is not None and self.edge_dim else radial
+        return self.phi_e(self.edge_in_i(h)[dst] + self.edge_in_j(h)[src] + self.edge_in_e(edge))
 
     def coord_model(self, pos: Tensor, edge_index: Tensor, unit: Tensor, m: Tensor) -> Tensor:
         if self.phi_x is None:
@@ -95,9 +102,8 @@ class EGNNLayer(nn.Module):
 
     def forward(self, h: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None
                 ) -> tuple[Tensor, Tensor]:
-        src, dst = edge_index
         radial, unit = self.coord2radial(edge_index, pos)
-        m = self.edge_model(h[dst], h[src], radial, edge_attr)
+        m = self.edge_model(h, edge_index, radial, edge_attr)
         pos = self.coord_model(pos, edge_index, unit, m)
         h = self.node_model(h, edge_index, m)
         return h, pos
