@@ -42,6 +42,8 @@ class EGNNLayer(nn.Module):
         update_coords (bool): whether this layer moves coordinates. (default: True)
         coord_range (float): largest step along one edge, in the coordinates' units. (default: 1.0)
         distance_scale (float): typical distance, in the coordinates' units. (default: 10.0)
+        aggr (str): how a node sums its messages, ``"sum"`` (the paper) or ``"mean"`` (for a
+            node that hears from a whole graph, as a virtual node does). (default: ``"sum"``)
 
     Shapes:
         input: ``h`` [N, channels], ``pos`` [N, 3], ``edge_index`` [2, E] (messages flow
@@ -50,8 +52,9 @@ class EGNNLayer(nn.Module):
     """
 
     def __init__(self, channels: int, edge_dim: int = 0, *, update_coords: bool = True, coord_range: float = 1.0,
-                 distance_scale: float = 10.0) -> None:
+                 distance_scale: float = 10.0, aggr: str = "sum") -> None:
         super().__init__()
+        self.aggr = aggr
         self.channels, self.edge_dim = channels, edge_dim
         self.update_coords = update_coords
         self.coord_range = coord_range
@@ -97,7 +100,7 @@ class EGNNLayer(nn.Module):
         return pos + scatter(step, edge_index[1], dim=0, dim_size=pos.size(0), reduce="mean")
 
     def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
-        agg = scatter(m, edge_index[1], dim=0, dim_size=h.size(0), reduce="sum")
+        agg = scatter(m, edge_index[1], dim=0, dim_size=h.size(0), reduce=self.aggr)
         return h + self.phi_h(torch.cat([self.norm(h), agg], dim=1))
 
     def forward(self, h: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None
@@ -149,7 +152,8 @@ class VirtualNodeEGNNLayer(nn.Module):
 
     Every virtual node of a graph is joined to every real node of it, and has coordinates of its
     own that the real -> virtual step moves (the paper's heterogeneous EGNN: three EGCLs with their
-    own weights per layer, applied in the order above).
+    own weights per layer, applied in the order above). A virtual node averages the messages of
+    its residues (a sum over a thousand residues would blow its state up).
 
     Args:
         channels (int): width of node states (real and virtual).
@@ -164,7 +168,7 @@ class VirtualNodeEGNNLayer(nn.Module):
     def __init__(self, channels: int, edge_dim: int = 0, **kwargs) -> None:
         super().__init__()
         self.real = EGNNLayer(channels, edge_dim, **kwargs)
-        self.to_virtual = EGNNLayer(channels, 0, **kwargs)
+        self.to_virtual = EGNNLayer(channels, 0, aggr="mean", **kwargs)  # a virtual node hears every residue
         self.to_real = EGNNLayer(channels, 0, update_coords=False, **{k: v for k, v in kwargs.items() if k != "update_coords"})
 
     def forward(self, h, pos, edge_index, edge_attr, vh, vpos, link):

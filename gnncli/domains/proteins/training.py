@@ -166,13 +166,13 @@ def _labels_frame(source: str, items, is_table: bool):
 def group_kfold(groups, folds: int, seed: int, val_fraction: float = 0.1) -> list[tuple]:
     """``folds`` (train, val, test) splits where no group is on two sides: groups are dealt to
     folds largest first, each to the fold with the fewest items (ties broken by a seeded order);
-    validation takes whole groups from the other folds (about ``val_fraction`` of all items)."""
-    from gnncli.train.splits import group_split
-
-    groups = np.asarray(groups)
-    names, inverse = np.unique(groups.astype(str), return_inverse=True)
-    if len(names) < folds:
-        raise InputError(f"{len(names)} groups are too few for {folds}-fold cross-validation by group")
+    validation takes whole groups, in a seeded order, from the other folds until it holds about
+    ``val_fraction`` of all items (at least one group)."""
+    groups = np.asarray(groups).astype(str)
+    names, inverse = np.unique(groups, return_inverse=True)
+    if len(names) < folds + 1:
+        raise InputError(f"{len(names)} groups are too few for {folds}-fold cross-validation by group "
+                         "(each fold needs a test group and a validation group)")
     rng = np.random.default_rng(seed)
     sizes = np.bincount(inverse)
     order = rng.permutation(len(names))
@@ -183,13 +183,19 @@ def group_kfold(groups, folds: int, seed: int, val_fraction: float = 0.1) -> lis
         f = int(np.argmin(load))
         fold_of[g] = f
         load[f] += sizes[g]
+    target = max(1, int(round(val_fraction * len(groups))))
     out = []
     for k in range(folds):
-        test = np.flatnonzero(fold_of[inverse] == k)
-        rest = np.flatnonzero(fold_of[inverse] != k)
-        frac = min(0.5, val_fraction * len(groups) / max(1, len(rest)))
-        tr, va, _ = group_split(groups[rest].astype(str).tolist(), (1 - frac, frac, 0.0), seed + k + 1)
-        out.append((rest[tr], rest[va], test))
+        others = np.random.default_rng(seed + k + 1).permutation(np.flatnonzero(fold_of != k))
+        val_groups, count = [], 0
+        for g in others:
+            if count >= target or len(val_groups) == len(others) - 1:
+                break
+            val_groups.append(g)
+            count += sizes[g]
+        is_val = np.isin(inverse, val_groups)
+        is_test = fold_of[inverse] == k
+        out.append((np.flatnonzero(~is_val & ~is_test), np.flatnonzero(is_val), np.flatnonzero(is_test)))
     return out
 
 
