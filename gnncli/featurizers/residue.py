@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gnncli.domains.proteins.graphs import residue_graph
+from gnncli.domains.proteins.graphs import chain_codes, residue_graph
 from gnncli.domains.proteins.reader import AMINO_ACIDS
 
 _TYPE_INDEX = {name: i for i, name in enumerate(AMINO_ACIDS)}
@@ -120,7 +120,7 @@ class ResidueFeaturizer:
         x = np.zeros((n, self.NODE_DIM), np.float32)
         types = np.fromiter((_TYPE_INDEX.get(r, 20) for r in structure.resname), np.int64, n)
         x[np.arange(n), types] = 1.0
-        angles = backbone_dihedrals(structure.backbone, structure.chain)
+        angles = backbone_dihedrals(structure.backbone, chain_codes(structure.chain))
         ok = ~np.isnan(angles)
         a = np.nan_to_num(angles)
         x[:, 21:24] = np.where(ok, np.sin(a), 0.0)
@@ -153,7 +153,7 @@ class ResidueFeaturizer:
         ca = structure.ca
         tree, pairs, dist = _near_pairs(ca, max(13.0, self.radius))
         edge_index, edge_attr, edge_type = residue_graph(
-            ca, structure.chain, seq_neighbours=self.seq_neighbours, radius=self.radius, knn=self.knn,
+            ca, chain_codes(structure.chain), seq_neighbours=self.seq_neighbours, radius=self.radius, knn=self.knn,
             rbf_count=self.rbf, tree=tree, near=(pairs, dist))
         within = dist <= 13.0
         return {"x": self.node_features(structure, near=(pairs[within], dist[within])), "pos": ca.astype(np.float32),

@@ -16,6 +16,15 @@ EDGE_KINDS = ("sequence", "radius", "knn")
 NUM_RELATIONS = 7
 
 
+def chain_codes(chain: np.ndarray) -> np.ndarray:
+    """Chain IDs as integers (comparing integer arrays is vectorized; comparing strings is not)."""
+    chain = np.asarray(chain)
+    if chain.dtype.kind in "iu":
+        return chain
+    _, codes = np.unique(chain.astype(str), return_inverse=True)
+    return codes.reshape(-1)
+
+
 def sequence_pairs(chain: np.ndarray, k: int) -> np.ndarray:
     """Pairs (i, j), i < j, of residues of one chain at most ``k`` apart in sequence order [P, 2]."""
     n = len(chain)
@@ -50,7 +59,7 @@ def residue_edges(pos: np.ndarray, chain: np.ndarray, *, seq_neighbours: int = 2
     n = len(pos)
     tree = cKDTree(pos) if tree is None else tree
     found, kinds = [], []
-    seq = sequence_pairs(np.asarray(chain), seq_neighbours)
+    seq = sequence_pairs(chain_codes(chain), seq_neighbours)
     found.append(seq)
     kinds.append(np.full(len(seq), SEQUENCE))
     if radius > 0:
@@ -109,7 +118,7 @@ def residue_graph(pos: np.ndarray, chain: np.ndarray, *, seq_neighbours: int = 2
     dst = np.stack([pairs[:, 1], pairs[:, 0]], axis=1).reshape(-1)
     kind = np.repeat(kind, 2)
     dist = np.linalg.norm(pos[dst] - pos[src], axis=1)
-    chain = np.asarray(chain)
+    chain = chain_codes(chain)
     same = chain[src] == chain[dst]
     sep = np.where(same, np.clip((dst - src) / 32.0, -1.0, 1.0), 0.0)
     bits = ((kind[:, None] & np.array([SEQUENCE, RADIUS, KNN])) > 0).astype(np.float32)

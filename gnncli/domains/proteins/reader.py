@@ -10,7 +10,7 @@ What is read, per structure:
   names some; nucleic-acid chains are left out with a note;
 * per residue with a C-alpha: chain, number, insertion code, name (modified residues mapped to
   their parent, MSE -> MET, SEP -> SER, ...; unknown amino acids -> UNK), the backbone N, CA, C,
-  the centroid of its heavy atoms and the mean B-factor of its atoms; residues without a C-alpha
+  the centroid of its heavy atoms and its C-alpha's B-factor; residues without a C-alpha
   are dropped and counted in the notes (missing side-chain atoms are fine);
 * alternate locations: per residue, the altloc with the highest summed occupancy (atoms without an
   altloc are always kept); hydrogens and waters dropped;
@@ -64,7 +64,7 @@ class Structure:
         chain, resnum, icode, resname: per residue (``resname`` after mapping to the parent).
         backbone: [R, 3, 3] N, CA, C coordinates (NaN where an atom is missing; CA never is).
         center: [R, 3] centroid of each residue's heavy atoms.
-        bfactor: [R] mean B-factor of each residue's atoms (NaN when the file has none).
+        bfactor: [R] the B-factor of each residue's C-alpha (NaN when the file has none).
         atom_xyz: [A, 3] every protein heavy atom; ``atom_residue`` [A] its residue.
         ligands: HETATM ligands found in the file (see the module docstring).
         notes: one line each about what was left out.
@@ -195,8 +195,11 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
             raise InputError(f"{p}: no chain '{missing[0]}' (chains: {', '.join(dict.fromkeys(present))})")
     keep_chains = set(chains) if chains else None
 
-    res_chain, res_num, res_icode, res_name = [], [], [], []
-    flat_xyz, flat_b, counts, bb_index = [], [], [], []  # per atom, then per residue: atoms and N/CA/C rows
+    # Per atom only its position crosses from gemmi to Python (the cost that matters: gemmi itself
+    # parses a file in a few ms); names, B-factors and altlocs are looked at per residue.
+    partial_occupancy = model.count_occupancies() < model.count_atom_sites() - 1e-6
+    res_chain, res_num, res_icode, res_name, res_b = [], [], [], [], []
+    flat_xyz, counts, bb_index = [], [], []  # per atom; per residue its atom count and N/CA/C rows
     ligands: list[Ligand] = []
     no_ca = 0
     nucleic_chains: list[str] = []
@@ -204,9 +207,10 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
         if keep_chains is not None and ch.name not in keep_chains:
             continue
         nucleic = 0
+        chain_name = ch.name
         for res in ch:
             name = res.name
-            parent = parent_residue(name)
+            parent = _PARENT_CACHE[name] if name in _PARENT_CACHE else parent_residue(name)
             if parent is None:
                 kind = _residue_kind(name)
                 if kind == "nucleic":
@@ -214,32 +218,32 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
                 elif kind != "water" and res.het_flag == "H" and name not in excluded and (wanted is None or name in wanted):
                     xyz = np.array([a.pos.tolist() for a in res], dtype=np.float64).reshape(-1, 3)
                     if len(xyz) >= 2 or wanted is not None:
-                        ligands.append(Ligand(name, xyz, ch.name, f"{res.seqid.num}{res.seqid.icode.strip()}"))
+                        ligands.append(Ligand(name, xyz, chain_name, f"{res.seqid.num}{res.seqid.icode.strip()}"))
                 continue
-            atoms = _conformer(res)
-            start = len(flat_xyz)
-            n_i = ca_i = c_i = -1
-            for k, a in enumerate(atoms):
-                atom_name = a.name
-                if atom_name == "CA":
-                    ca_i = start + k
-                elif atom_name == "N":
-                    n_i = start + k
-                elif atom_name == "C":
-                    c_i = start + k
-            if ca_i < 0:
+            atoms = _conformer(res) if partial_occupancy else res
+            ca = res.find_atom("CA", "*")
+            if ca is None:
                 no_ca += 1
                 continue
-            flat_xyz.extend(a.pos.tolist() for a in atoms)
-            flat_b.extend(a.b_iso for a in atoms)
-            counts.append(len(atoms))
-            bb_index.append((n_i, ca_i, c_i))
-            res_chain.append(ch.name)
+            start = len(flat_xyz)
+            names = [a.name for a in atoms] if atoms is not res else None
+            if names is None:
+                n_atoms = len(res)
+                index = [_index_of(res, atom, start) for atom in ("N", "CA", "C")]
+                flat_xyz.extend(a.pos.tolist() for a in res)
+            else:
+                n_atoms = len(atoms)
+                index = [start + names.index(atom) if atom in names else -1 for atom in ("N", "CA", "C")]
+                flat_xyz.extend(a.pos.tolist() for a in atoms)
+            counts.append(n_atoms)
+            bb_index.append(index)
+            res_b.append(ca.b_iso)
+            res_chain.append(chain_name)
             res_num.append(res.seqid.num)
-            res_icode.append(res.seqid.icode.strip())
+            res_icode.append(res.seqid.icode)
             res_name.append(parent)
         if nucleic:
-            nucleic_chains.append(ch.name)
+            nucleic_chains.append(chain_name)
     if not res_name:
         raise InputError(f"{p}: no protein residues" + (f" in chain(s) {', '.join(chains)}" if chains else "")
                          + (" (only nucleic acids)" if nucleic_chains else ""))
@@ -252,15 +256,27 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
     sizes = np.asarray(counts, np.int64)
     atom_res = np.repeat(np.arange(len(sizes)), sizes)
     center = np.stack([np.bincount(atom_res, xyz[:, k]) for k in range(3)], axis=1) / sizes[:, None]
-    b = np.bincount(atom_res, np.asarray(flat_b)) / sizes
+    b = np.asarray(res_b, np.float64)
     if np.all(b == 0):
         b = np.full(len(b), np.nan)  # a file without B-factors (models, predicted structures set 0)
     idx = np.asarray(bb_index, np.int64)
     backbone = np.where((idx >= 0)[:, :, None], xyz[np.maximum(idx, 0)], np.nan)
+    icode = np.char.strip(np.asarray(res_icode, dtype=str)).astype(object)
     return Structure(
-        p, np.asarray(res_chain, dtype=object), np.asarray(res_num, np.int64), np.asarray(res_icode, dtype=object),
+        p, np.asarray(res_chain, dtype=object), np.asarray(res_num, np.int64), icode,
         np.asarray(res_name, dtype=object), backbone, center, b, xyz, atom_res, ligands, notes,
     )
+
+
+def _index_of(res, name: str, start: int) -> int:
+    """The row of atom ``name`` of ``res`` among the atoms written from ``start`` (-1 if absent)."""
+    atom = res.find_atom(name, "*")
+    if atom is None:
+        return -1
+    for k, a in enumerate(res):  # only reached for the 3 backbone atoms, which come first
+        if a.name == name:
+            return start + k
+    return -1
 
 
 def _conformer(res) -> list:
