@@ -217,3 +217,26 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path):
     assert result.exit_code == 2 and "--smiles-col is an option for molecules input" in result.output
     help_text = invoke("train", "--help").output
     assert "Proteins (PDB/mmCIF structures) options" in help_text and "--site-cutoff" in help_text
+
+
+def test_an_interrupted_protein_run_resumes_where_it_stopped(tmp_path):
+    from gnncli import api
+    from gnncli.models import ModelConfig
+    from gnncli.testing import InterruptAfterEpochs
+    from gnncli.train.loop import TrainingInterrupted
+
+    folder = write_protein_folder(tmp_path / "pdb", 8)
+
+    def opts(out):
+        return api.TrainOptions(data=str(folder), out=str(out), plots=False, options={"residue_knn": 6},
+                                model=ModelConfig(name="egnn", hidden=8, depth=1),
+                                loop=api.LoopConfig(epochs=3, batch_size=4, patience=None, checkpoint_seconds=0))
+
+    api.train(opts(tmp_path / "full"))
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        api.train(opts(tmp_path / "cut"), reporter=InterruptAfterEpochs(2))
+    summary = api.resume(str(tmp_path / "cut"))
+    assert summary["kind"] == "proteins" and json.loads((tmp_path / "cut" / "config.json").read_text())["featurizer"]["knn"] == 6
+    a = torch.load(tmp_path / "full" / "models" / "model_0.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "cut" / "models" / "model_0.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

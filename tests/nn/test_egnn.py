@@ -111,3 +111,19 @@ def test_egnn_without_coordinates_is_a_clear_error():
     model = build_model(ModelConfig(name="egnn", in_channels=pack.x.size(1), edge_dim=pack.edge_attr.size(1), hidden=8))
     with pytest.raises(InputError, match="needs node coordinates"):
         model(pack.batch(range(2)))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("virtual_node", [False, True])
+def test_egnn_on_cuda_matches_cpu_and_stays_invariant(virtual_node):
+    pack = _pack()
+    batch = pack.batch(range(len(pack)))
+    model = _model(virtual_node)
+    with torch.no_grad():
+        cpu = model(batch)
+        gpu = model.cuda()(batch.to("cuda")).cpu()
+        moved = batch.clone()
+        moved.pos = batch.pos @ random_rotation(1).T + 5.0
+        gpu_moved = model(moved.to("cuda")).cpu()
+    assert torch.allclose(cpu, gpu, atol=1e-4) and torch.allclose(gpu, gpu_moved, atol=1e-4)
