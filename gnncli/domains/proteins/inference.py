@@ -14,6 +14,7 @@ Structures are read and featurized in worker processes, a chunk at a time, in in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def _setup(run, inputs, options, settings):
 def _featurized(run, chunk, read, settings):
     from gnncli.domains.proteins.training import pack_records
 
+    chunk = [replace(item, ligand_path=None) for item in chunk]  # predicting needs no ligand
     records, errors = featurize_items(chunk, run.featurizer, read, workers=settings.workers, cache=False)
     valid = [i for i, r in enumerate(records) if r is not None]
     pack = pack_records([records[i] for i in valid]) if valid else None
@@ -62,7 +64,7 @@ def infer(run, inputs, *, options, settings, embed=False):
     node_level = run.config["model"].get("level") == "node"
     for chunk in _chunks(items, CHUNK):
         records, errors, valid, pack = _featurized(run, chunk, read, settings)
-        frame = pd.DataFrame([it.row if it.row and "line" in it.where else {"file": it.path} for it in chunk])
+        frame = pd.DataFrame([it.row if it.from_table else {"file": it.path} for it in chunk])
         if pack is None:
             yield frame, None, np.zeros(0, np.int64), errors
             continue

@@ -39,6 +39,7 @@ class ProteinItem:
     row: dict = field(default_factory=dict)
     where: str = ""
     error: str | None = None  # set when the item is known bad before reading (a missing file)
+    from_table: bool = False  # ``row`` is the item's row of a labels table the user gave
 
     @property
     def name(self) -> str:
@@ -147,7 +148,7 @@ def items_from_table(path: str, *, structures: str | None = None) -> tuple[list[
     for i, value in enumerate(frame[column].tolist()):
         where = f"{path}: line {i + 2}"
         resolved = _resolve(value, p.parent, structures) if isinstance(value, str) else None
-        item = ProteinItem(resolved or str(value), row=frame.iloc[i].to_dict(), where=where)
+        item = ProteinItem(resolved or str(value), row=frame.iloc[i].to_dict(), where=where, from_table=True)
         if resolved is None:
             looked = f"{structures} or {p.parent}" if structures else str(p.parent)
             item.error = f"{where}: structure '{value}' not found (looked in {looked})"
