@@ -149,3 +149,24 @@ def test_pockets_cluster_high_scores_and_rank_by_summed_score():
     assert pocket_success(pockets, [second], extra=2) == ([True], [True])
     none_high = find_pockets(np.full(6, 0.1), ca, ca, fallback=2)
     assert sum(len(p.residues) for p in none_high) == 2
+
+
+def test_inputs_are_files_folders_globs_and_labels_tables(tmp_path):
+    from gnncli.domains.proteins.inputs import discover, looks_like_structures
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for name in ("b.pdb", "a.cif", "c.pdb.gz", "notes.txt"):
+        (folder / name).write_text("x")
+    assert [p.path for p in discover([str(folder)])] == [str(folder / n) for n in ("a.cif", "b.pdb", "c.pdb.gz")]
+    assert [p.path for p in discover([str(folder / "*.pdb")])] == [str(folder / "b.pdb")]
+    with pytest.raises(InputError, match=r"\*\.ent: no file matches"):
+        discover([str(folder / "*.ent")])
+    missing = discover([str(tmp_path / "gone.pdb")])[0]
+    assert missing.error == f"{tmp_path / 'gone.pdb'}: file not found"
+    table = tmp_path / "labels.csv"
+    table.write_text("id,y\nb,1\nzz,2\n")
+    items = discover([str(table)], structures=str(folder))
+    assert items[0].path == str(folder / "b.pdb") and items[0].row["y"] == "1" and items[0].from_table
+    assert items[1].error.startswith(f"{table}: line 3: structure 'zz' not found")
+    assert looks_like_structures(str(folder)) and not looks_like_structures(str(tmp_path / "gone"))
