@@ -7,7 +7,7 @@
 One process, one thread (OMP/MKL/OpenBLAS set to 1 before numpy loads), no cache: for each
 file, ``read_structure`` (gemmi) and ``ResidueFeaturizer()(structure)`` (node features, KD-tree
 sequence/radius/k-NN edges, edge features), i.e. everything ``gnn train`` does per file before
-the model. On a busy shared machine wall-clock time says more about the other jobs than about
+the model; and gemmi's parse alone, for what the rest costs. On a busy shared machine wall-clock time says more about the other jobs than about
 the code, so the figure per core is structures per CPU-second of this one single-threaded process
 (``time.process_time``); wall-clock rates are printed beside it. Beside it, on the same files: Biopython's ``PDBParser(QUIET=True)`` parsing alone
 (the reader the project first named), and Graphein's ``construct_graph`` in its own virtual
@@ -71,6 +71,12 @@ def main() -> None:
     before = load_average()
     wall, cpu = timed(lambda f: featurizer(read_structure(f)), files, args.repeats)
     rows.append({"tool": "gnn (gemmi + residue graph)", "seconds": wall, "cpu_seconds": cpu, "load": f"{before} / {load_average()}"})
+    import gemmi
+
+    before = load_average()
+    wall, cpu = timed(lambda f: gemmi.read_structure(f), files, args.repeats)
+    rows.append({"tool": "gemmi read_structure (parse only)", "seconds": wall, "cpu_seconds": cpu,
+                 "load": f"{before} / {load_average()}"})
     if not args.no_biopython:
         from Bio.PDB import PDBParser
 
@@ -101,7 +107,7 @@ def main() -> None:
         r.update(median_s=round(median, 3), median_cpu_s=round(median_cpu, 3), per_second=round(rate, 1),
                  per_second_wall=round(len(files) / median, 1))
         print(f"| {r['tool']} | {median:.2f} | {len(files) / median:.1f} | {median_cpu:.2f} | {rate:.1f} | {r['load']} |")
-    for r in rows[1:]:
+    for r in rows[2:]:
         print(f"\ngnn is {base / r['per_second']:.1f}x {r['tool']}")
         if r.get("failed"):
             print(f"  ({len(r['failed'])} files failed there: {', '.join(Path(f).name for f in r['failed'])})")
