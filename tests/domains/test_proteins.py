@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gnncli.cli.main import app
-from gnncli.testing import pdb_atom, write_protein_folder, write_protein_pdb
+from gnncli.testing import write_protein_folder, write_protein_pdb
 
 from typer.testing import CliRunner
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from gnncli.domains.base import Dataset, Domain, DomainOption
-from gnncli.errors import InputError, UsageError
+from gnncli.errors import UsageError
 
 _TRAIN = ("train",)
 _ALL = ("train", "predict", "embed")
