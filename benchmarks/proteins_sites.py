@@ -83,7 +83,7 @@ def logistic_baseline(args, run: Path) -> dict:
         fit = np.concatenate([np.arange(ptr[g], ptr[g + 1]) for g in fit_graphs])
         x, y = x_all[fit], y_all[fit]
         mean, sd = x.mean(0), x.std(0).clamp(min=1e-6)
-        pos_weight = float(np.sqrt((1 - y).sum() / y.sum()))
+        pos_weight = float(np.sqrt(float((1 - y).sum()) / float(y.sum())))
         w = torch.zeros(x.size(1), dtype=torch.float64, requires_grad=True)
         b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         opt = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
