@@ -85,3 +85,99 @@ class InterruptAfterEpochs(Reporter):
             self.seen += 1
             if self.seen == self.n:
                 raise KeyboardInterrupt
+
+
+# ------------------------------------------------------------------------------- proteins
+
+_HELIX_AA = ("ALA", "LEU", "GLU", "LYS", "SER", "VAL", "ASP", "PHE", "GLY", "ARG", "THR", "ILE")
+
+
+def pdb_atom(serial: int, name: str, resname: str, chain: str, resnum: int, xyz, *, element: str | None = None,
+             het: bool = False, altloc: str = " ", occupancy: float = 1.0, bfactor: float = 20.0, icode: str = " ") -> str:
+    """One fixed-column PDB ATOM/HETATM line."""
+    element = element or name.strip()[0]
+    padded = f" {name:<3}" if len(name) < 4 else name
+    return (f"{'HETATM' if het else 'ATOM  '}{serial:5d} {padded:<4}{altloc}{resname:>3} {chain}{resnum:4d}{icode}   "
+            f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}{occupancy:6.2f}{bfactor:6.2f}          {element:>2}")
+
+
+def helix_backbone(n: int, *, rotation: np.ndarray | None = None, shift=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Ideal alpha-helix backbone and C-beta coordinates [n, 4, 3] (N, CA, C, CB): 3.6 residues
+    per turn, 1.5 Angstrom rise, C-alpha radius 2.3 Angstrom; optionally rotated and shifted."""
+    t = np.radians(100.0)
+    out = np.zeros((n, 4, 3))
+    for i in range(n):
+        for k, (dr, r, dz) in enumerate(((-0.35, 1.55, -0.6), (0.0, 2.3, 0.0), (0.33, 1.65, 0.55), (0.1, 3.3, -0.4))):
+            a = (i + dr) * t
+            out[i, k] = (r * np.cos(a), r * np.sin(a), 1.5 * (i + dr) + dz)
+    rot = np.eye(3) if rotation is None else rotation
+    return out @ rot.T + np.asarray(shift)
+
+
+def write_protein_pdb(path, n: int = 24, *, chains: str = "A", ligand_near: int | None = None, ligand_name: str = "LIG",
+                      seed: int = 0, extra_lines: list[str] | None = None, rotation: np.ndarray | None = None) -> Path:
+    """A small PDB file: one ideal helix of ``n`` residues per chain (chains side by side, 10
+    Angstrom apart), waters, and with ``ligand_near=k`` a 3-atom HETATM ligand 3 Angstrom out from
+    residue k's C-beta of the first chain (so residue k, and only residues near it, bind it)."""
+    rng = np.random.default_rng(seed)
+    lines, serial = [], 1
+    for c, chain in enumerate(chains):
+        coords = helix_backbone(n, rotation=rotation, shift=(10.0 * c, 0.0, 0.0))
+        for i in range(n):
+            resname = _HELIX_AA[int(rng.integers(len(_HELIX_AA)))]
+            for k, atom in enumerate(("N", "CA", "C", "CB")):
+                lines.append(pdb_atom(serial, atom, resname, chain, i + 1, coords[i, k], bfactor=float(rng.uniform(10, 40))))
+                serial += 1
+    if ligand_near is not None:
+        coords = helix_backbone(n, rotation=rotation)
+        ca, cb = coords[ligand_near - 1, 1], coords[ligand_near - 1, 3]
+        out = (cb - ca) / np.linalg.norm(cb - ca)
+        for j in range(3):
+            lines.append(pdb_atom(serial, f"C{j + 1}", ligand_name, "A", 900, cb + out * (3.0 + 1.4 * j), element="C", het=True))
+            serial += 1
+    lines.append(pdb_atom(serial, "O", "HOH", "A", 1000, (30.0, 30.0, 30.0), element="O", het=True))
+    lines.extend(extra_lines or [])
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\nEND\n")
+    return path
+
+
+def write_protein_folder(folder, count: int = 8, *, n: int = 24, seed: int = 0) -> Path:
+    """``count`` small structures (:func:`write_protein_pdb`), each with a ligand next to a
+    different residue, randomly rotated."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        write_protein_pdb(folder / f"p{i}.pdb", n, ligand_near=int(rng.integers(4, n - 3)), seed=seed + i,
+                          rotation=q * np.sign(np.linalg.det(q)))
+    return folder
+
+
+def random_rotation(seed: int = 0) -> torch.Tensor:
+    """A random proper rotation matrix [3, 3]."""
+    gen = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r))
+    if torch.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q.float()
+
+
+def assert_equivariant(encode, batch, *, seed: int = 0, atol: float = 1e-4) -> None:
+    """Raise AssertionError unless ``encode(batch) -> (h, pos)`` gives the same node states ``h``
+    and coordinates that rotate and translate with the input when ``batch.pos`` is rotated and
+    translated (E(3)-equivariance, as e3nn's ``assert_equivariant`` checks for its layers)."""
+    rot = random_rotation(seed)
+    shift = torch.randn(3, generator=torch.Generator().manual_seed(seed + 1)) * 10
+    moved = batch.clone()
+    moved.pos = batch.pos @ rot.T + shift
+    with torch.no_grad():
+        h, pos = encode(batch)[:2]
+        h2, pos2 = encode(moved)[:2]
+    if not torch.allclose(h, h2, atol=atol):
+        raise AssertionError(f"node states changed under rotation + translation: max diff {float((h - h2).abs().max()):.3g}")
+    expected = pos @ rot.T + shift
+    if not torch.allclose(expected, pos2, atol=atol * max(1.0, float(pos.abs().max()))):
+        raise AssertionError(f"coordinates did not move with the input: max diff {float((expected - pos2).abs().max()):.3g}")

@@ -67,7 +67,7 @@ def test_task_and_split_are_the_domains_to_check(tmp_path):
         api.train(_opts(data, tmp_path / "a", task="binding-site"))
     with pytest.raises(UsageError, match="--split cluster: not a split for molecules input"):
         api.train(_opts(data, tmp_path / "b", split="cluster"))
-    with pytest.raises(UsageError, match="--chains is not an option of gnn train for molecules input"):
+    with pytest.raises(UsageError, match="--chains is an option for proteins input, and this input is molecules"):
         api.train(_opts(data, tmp_path / "c", options={"chains": "A"}))
 
 

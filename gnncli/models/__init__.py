@@ -12,7 +12,8 @@ Two registries, both importable without torch (so ``gnn --help`` stays instant):
 Adding an encoder is one function in :mod:`gnncli.models.model` plus one line below; a domain
 registers its own models from its module with :func:`register_model`. Registration metadata:
 ``domains`` (the kinds of input a model fits; None: any kind whose inputs are graphs with node
-features), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
+features), ``needs`` (batch attributes beyond ``x``/``edge_index``/``edge_attr`` it reads, e.g.
+``("pos",)``), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ register_encoder("sage", f"{_ENC}:sage", help="GraphSAGE")
 register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNConv)", defaults={"hidden": 64})
 register_encoder("gps", f"{_ENC}:gps", help="graph transformer: GINE message passing + global attention (GraphGPS)",
                  defaults={"hidden": 128})
+register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), needs=("pos",), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
+register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64}, help="relational GCN over edge types")
 
 __all__ = [
     "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",
