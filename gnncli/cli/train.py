@@ -89,19 +89,19 @@ def register(app: typer.Typer) -> None:
         metric: Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")] = None,
         model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help(), autocompletion=_complete_models)] = None,
         hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
-        depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
+        depth: Annotated[Optional[int], typer.Option(help="Message-passing (or graph-filter) layers (default 3, or the model's own).", show_default=False)] = None,
         dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
         readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).", autocompletion=_complete_readouts)] = "sum",
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
         ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,
         model_param: Annotated[Optional[list[str]], typer.Option("--model-param", metavar="NAME=VALUE", help="A model's own hyperparameter (repeatable), e.g. --model-param heads=8.")] = None,
-        epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)] = 50,
-        batch_size: Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)] = 64,
+        epochs: Annotated[Optional[int], typer.Option(help="Training epochs (default 50, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
+        batch_size: Annotated[Optional[int], typer.Option(help="Items (molecules, graphs, rating pairs) per batch (default 64, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
         steps_per_epoch: Annotated[Optional[int], typer.Option(help="Batches per epoch, for data generated on the fly (default: the kind of input's).", rich_help_panel=_PANEL)] = None,
-        lr: Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)] = 1e-3,
-        warmup: Annotated[float, typer.Option(help="Warm-up epochs.", rich_help_panel=_PANEL)] = 2.0,
-        patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)] = 20,
+        lr: Annotated[Optional[float], typer.Option(help="Peak learning rate after warm-up (default 0.001, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
+        warmup: Annotated[Optional[float], typer.Option(help="Warm-up epochs (default 2, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
+        patience: Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric (default 20, or the model's own; 0: never stop early).", rich_help_panel=_PANEL, show_default=False)] = None,
         grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
         seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
         device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).", rich_help_panel=_PANEL)] = "auto",
@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
             if resume:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
             else:
+                loop = _loop_settings(data, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
+                                      patience=patience)
                 try:
                     model_config = ModelConfig(
                         name=model, hidden=hidden, depth=depth, dropout=dropout, readout=readout, ffn_layers=ffn_layers,
@@ -143,8 +145,9 @@ def register(app: typer.Typer) -> None:
                     split="column" if split_col else split, split_sizes=_sizes(split_sizes), folds=folds,
                     split_col=split_col, ensemble=ensemble, model=model_config,
                     loop=LoopConfig(
-                        epochs=epochs, batch_size=batch_size, max_lr=lr, init_lr=lr / 10, final_lr=lr / 10,
-                        warmup_epochs=warmup, patience=patience, grad_clip=grad_clip or None, seed=seed, device=device,
+                        epochs=loop["epochs"], batch_size=loop["batch_size"], max_lr=loop["lr"], init_lr=loop["lr"] / 10,
+                        final_lr=loop["lr"] / 10, warmup_epochs=loop["warmup"], patience=loop["patience"] or None,
+                        grad_clip=grad_clip or None, seed=seed, device=device,
                         steps_per_epoch=steps_per_epoch,
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
@@ -155,6 +158,19 @@ def register(app: typer.Typer) -> None:
         _print_summary(summary)
         if json_out:
             print_json(summary)
+
+
+def _loop_settings(data: str | None, kind: str | None, model: str | None, **given) -> dict:
+    """The loop settings given on the command line, the rest from the model's registration
+    (the kind of input's default model when --model is not given)."""
+    from gnncli.domains import resolve_domain
+    from gnncli.models.config import loop_defaults
+
+    name = model if model in model_names() else None
+    if name is None and model is None:
+        name = resolve_domain(data, kind).default_model
+    defaults = loop_defaults(name) if name else loop_defaults(model_names()[0])
+    return {k: (v if v is not None else defaults[k]) for k, v in given.items()}
 
 
 def _say_where_resuming(point: dict, run: str) -> None:
