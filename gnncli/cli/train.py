@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help(), autocompletion=_complete_models)] = None,
         hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
         depth: Annotated[Optional[int], typer.Option(help="Message-passing (or graph-filter) layers (default 3, or the model's own).", show_default=False)] = None,
-        dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
+        dropout: Annotated[Optional[float], typer.Option(help="Dropout (default 0, or the model's own).", show_default=False)] = None,
         readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).", autocompletion=_complete_readouts)] = "sum",
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
         ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,

@@ -45,8 +45,8 @@ class ModelConfig:
     :class:`~gnncli.models.model.GraphModel`) or a model with its own builder; None means the
     default model of the kind of input, settled when training starts. ``hidden=None``
     takes the model's default (300 unless its registration says otherwise, e.g. 64 for ``mpnn``,
-    whose edge network outputs a hidden x hidden matrix per edge); ``depth=None`` likewise (3
-    unless the registration says otherwise). ``level="node"`` drops the
+    whose edge network outputs a hidden x hidden matrix per edge); ``depth=None`` and
+    ``dropout=None`` likewise (3 and 0 unless the registration says otherwise). ``level="node"`` drops the
     readout: one output per node (binding sites, per-node powers). ``params`` holds a model's
     own hyperparameters (e.g. filter taps), which its builder checks.
     """
@@ -57,7 +57,7 @@ class ModelConfig:
     out_channels: int = 1
     hidden: int | None = None
     depth: int | None = None
-    dropout: float = 0.0
+    dropout: float | None = None
     readout: str = "sum"
     ffn_layers: int = 1
     ffn_hidden: int | None = None
@@ -83,7 +83,7 @@ class ModelConfig:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+        if self.dropout is not None and (not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
         if not isinstance(self.params, dict):
             raise ValueError(f"params must be a mapping of names to values, got {self.params!r}")
@@ -94,6 +94,8 @@ class ModelConfig:
             self.hidden = int(defaults.get("hidden", 300))
         if self.depth is None:
             self.depth = int(defaults.get("depth", 3))
+        if self.dropout is None:
+            self.dropout = float(defaults.get("dropout", 0.0))
         if self.ffn_hidden is None:
             self.ffn_hidden = self.hidden
 
