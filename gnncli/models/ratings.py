@@ -57,6 +57,23 @@ class _ItemSignalModel(nn.Module):
         if self.taps < 1:
             raise ValueError(f"taps must be at least 1, got {self.taps}")
 
+    def _per_graph(self, batch, fn) -> Tensor:
+        """``fn`` over the batch, or over each fold's part of a training batch on that fold's graph."""
+        parts = batch.by_graph()
+        if len(parts) == 1:
+            return fn(parts[0][1])
+        outs = [(pos, fn(sub)) for pos, sub in parts]
+        out = outs[0][1].new_empty((batch.num_items, *outs[0][1].shape[1:]))
+        for pos, value in outs:
+            out[pos] = value
+        return out
+
+    def forward(self, batch) -> Tensor:
+        return self._per_graph(batch, self._forward)
+
+    def embed(self, batch) -> Tensor:
+        return self._per_graph(batch, self._embed)
+
     def _pair_terms(self, batch, stats, leave_out: bool):
         """Per pair: own (rating, indicator) left out, the user's mean and the item's bias without it."""
         from gnncli.domains.ratings.data import ITEM_PRIOR, USER_PRIOR
@@ -76,27 +93,28 @@ class _ItemSignalModel(nn.Module):
     def inputs_at_items(self, batch) -> tuple[Tensor, Tensor]:
         """[K, B, 3]: [S^k x]_i for each pair's signal x and item i; and the baseline [B, 1]."""
         device = batch.users.device
-        Y = batch.context.user_shifts(self.taps, device)  # [K, U, N, 2]
-        D = batch.context.diag_powers(self.taps, device)[:, batch.items]  # [K, B]
-        stats = batch.context.stats(self.taps, device)
+        Y = batch.context.user_shifts(self.taps, device, batch.graph)  # [K, U, N, 2]
+        stats = batch.context.stats(self.taps, device, batch.graph)
         ox, om, user_mean, bias_gap = self._pair_terms(batch, stats, True)
         Z = Y[:, batch.users, batch.items]  # [K, B, 2]
-        zx, zm = Z[..., 0] - D * ox, Z[..., 1] - D * om
-        zb = stats["bias_shifts"][:, batch.items] - D * bias_gap
+        zx, zm, zb = Z[..., 0], Z[..., 1], stats["bias_shifts"][:, batch.items]
+        if bool((om != 0).any()):  # some pairs are training ratings: leave them out (else nothing to remove)
+            D = batch.context.diag_powers(self.taps, device, batch.graph)[:, batch.items]  # [K, B]
+            zx, zm, zb = zx - D * ox, zm - D * om, zb - D * bias_gap
         return torch.stack([(zx - user_mean * zm) / self.std, zm, zb / self.std], dim=-1), self.baseline(user_mean)
 
     def inputs(self, batch, *, leave_out: bool = True) -> tuple[Tensor, Tensor, list[Tensor] | None]:
         """[K, B, N, 3]: S^k x over every item for each pair's signal x; the baseline [B, 1]; and
         the rows of S^k at the pairs' items ([B, N] each; the columns too, S being symmetric)."""
         device = batch.users.device
-        stats = batch.context.stats(self.taps, device)
+        stats = batch.context.stats(self.taps, device, batch.graph)
         ox, om, user_mean, bias_gap = self._pair_terms(batch, stats, leave_out)
-        Z = batch.context.user_shifts(self.taps, device)[:, batch.users]  # [K, B, N, 2]
+        Z = batch.context.user_shifts(self.taps, device, batch.graph)[:, batch.users]  # [K, B, N, 2]
         zx, zm = Z[..., 0], Z[..., 1]
         zb = stats["bias_shifts"].unsqueeze(1).expand_as(zx)
         rows = None
         if leave_out:
-            S = batch.context.shift_operator(device)
+            S = batch.context.shift_operator(device, batch.graph)
             rows = shift_rows(S, batch.items, S.size(0), self.taps)
             R = torch.stack(rows)  # [K, B, N]
             zx, zm = zx - R * ox.view(1, -1, 1), zm - R * om.view(1, -1, 1)
@@ -113,12 +131,12 @@ class GraphFilterModel(_ItemSignalModel):
         super().__init__(config)
         self.filter = GraphFilter(self.in_channels, 1, self.taps)
 
-    def embed(self, batch) -> Tensor:
+    def _embed(self, batch) -> Tensor:
         """The shifted channels at the pair's item, [B, 3K]: what the taps weigh."""
         Z, _ = self.inputs_at_items(batch)
         return Z.transpose(0, 1).reshape(Z.size(1), -1)
 
-    def forward(self, batch) -> Tensor:
+    def _forward(self, batch) -> Tensor:
         Z, base = self.inputs_at_items(batch)
         return base + self.filter.combine(Z)
 
@@ -144,24 +162,24 @@ class GNNModel(_ItemSignalModel):
 
     def _full(self, batch, Z: Tensor) -> Tensor:
         """Node states [N, B, F] after every layer but the last, from the first layer's shifts Z."""
-        S = batch.context.shift_operator(batch.users.device)
+        S = batch.context.shift_operator(batch.users.device, batch.graph)
         H = self.dropout(torch.relu(self.layers[0].combine(Z))).transpose(0, 1).contiguous()
         for layer in self.layers[1:-1]:
             H = self.dropout(torch.relu(layer(S, H)))
         return H
 
-    def _embed(self, batch) -> tuple[Tensor, Tensor]:
+    def _hidden(self, batch) -> tuple[Tensor, Tensor]:
         if len(self.layers) == 1:
             Z, base = self.inputs_at_items(batch)
             return torch.relu(self.layers[0].combine(Z)), base
         Z, base, rows = self.inputs(batch)
         return torch.relu(self.layers[-1].at(rows, self._full(batch, Z))), base
 
-    def embed(self, batch) -> Tensor:
-        return self._embed(batch)[0]
+    def _embed(self, batch) -> Tensor:
+        return self._hidden(batch)[0]
 
-    def forward(self, batch) -> Tensor:
-        h, base = self._embed(batch)
+    def _forward(self, batch) -> Tensor:
+        h, base = self._hidden(batch)
         return base + self.readout(self.dropout(h))
 
     def all_items(self, batch) -> Tensor:
@@ -238,7 +256,13 @@ class GCMC(nn.Module):
 
     The message graph is the context's training ratings less the batch's own pairs: supervision
     edges never carry messages to themselves.
+
+    As in the paper, predictions use an exponential moving average of the weights (decay
+    ``ema``, default 0.995 per training step; 0 uses the weights as they are): it is updated at
+    each training batch, kept in the model's state, and used whenever the model is in eval mode.
     """
+
+    _WEIGHTS = ("ordinal", "w_user", "w_item", "basis", "coefficients")
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -251,15 +275,35 @@ class GCMC(nn.Module):
         per_level = max(1, config.hidden // self.n_levels)
         nodes = self.n_users + self.n_items
         self.ordinal = nn.Parameter(torch.empty(self.n_levels, nodes, per_level))
-        self.dense_user = nn.Linear(per_level * self.n_levels, embed, bias=False)
-        self.dense_item = nn.Linear(per_level * self.n_levels, embed, bias=False)
+        self.w_user = nn.Parameter(torch.empty(embed, per_level * self.n_levels))
+        self.w_item = nn.Parameter(torch.empty(embed, per_level * self.n_levels))
         self.dropout = nn.Dropout(config.dropout)
         self.basis = nn.Parameter(torch.empty(bases, embed, embed))
         self.coefficients = nn.Parameter(torch.empty(self.n_levels, bases))
         nn.init.xavier_uniform_(self.ordinal.view(self.n_levels * nodes, per_level))
+        nn.init.xavier_uniform_(self.w_user)
+        nn.init.xavier_uniform_(self.w_item)
         nn.init.orthogonal_(self.basis.view(bases * embed, embed))
         nn.init.xavier_uniform_(self.coefficients)
+        self.ema = float(_param(config, "ema", 0.995))
+        for name in self._WEIGHTS:
+            self.register_buffer(f"ema_{name}", getattr(self, name).detach().clone())
+        self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
         self._cached: tuple | None = None
+
+    def _w(self, name: str) -> Tensor:
+        """A weight as used now: the live one while training, its moving average in eval mode."""
+        return getattr(self, name) if self.training or self.ema <= 0 else getattr(self, f"ema_{name}")
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One step of the average, with a shorter memory over the first steps (as TensorFlow's
+        ExponentialMovingAverage with num_updates), so that the initial weights fade quickly."""
+        steps = int(self.ema_steps)
+        decay = min(self.ema, (1 + steps) / (10 + steps))
+        for name in self._WEIGHTS:
+            getattr(self, f"ema_{name}").mul_(decay).add_(getattr(self, name).detach(), alpha=1 - decay)
+        self.ema_steps += 1
 
     def train(self, mode: bool = True):
         self._cached = None
@@ -270,6 +314,8 @@ class GCMC(nn.Module):
         context, device = batch.context, batch.users.device
         if not self.training and self._cached is not None and self._cached[0] is context:
             return self._cached[1], self._cached[2]
+        if self.training and self.ema > 0 and torch.is_grad_enabled():
+            self._update_ema()  # the weights as the last optimizer step left them
         users, items, level = context.edges(device)
         keep = torch.ones(users.numel(), dtype=torch.bool, device=device)
         if self.training and batch.edge is not None:
@@ -279,7 +325,7 @@ class GCMC(nn.Module):
         deg_u = torch.bincount(users, minlength=self.n_users).clamp(min=1).float()
         deg_i = torch.bincount(items, minlength=self.n_items).clamp(min=1).float()
         norm = (deg_u[users] * deg_i[items]).rsqrt().unsqueeze(1)
-        W = self.ordinal.cumsum(0)  # ordinal weight sharing
+        W = self._w("ordinal").cumsum(0)  # ordinal weight sharing
         to_user = W[level, self.n_users + items] * norm
         to_item = W[level, users] * norm
         if self.training and self.node_dropout > 0:
@@ -294,15 +340,17 @@ class GCMC(nn.Module):
         h_item.index_add_(0, items * self.n_levels + level, to_item)
         h_user = torch.relu(h_user.view(self.n_users, -1))
         h_item = torch.relu(h_item.view(self.n_items, -1))
-        u = self.dense_user(self.dropout(h_user))
-        v = self.dense_item(self.dropout(h_item))
+        u = self.dropout(h_user) @ self._w("w_user").t()
+        v = self.dropout(h_item) @ self._w("w_item").t()
         if not self.training:
             self._cached = (context, u, v)
         return u, v
 
+    def _levels(self) -> Tensor:
+        return torch.einsum("rs,sde->rde", self._w("coefficients"), self._w("basis"))
+
     def _logits(self, u: Tensor, v: Tensor) -> Tensor:
-        Q = torch.einsum("rs,sde->rde", self.coefficients, self.basis)
-        return torch.einsum("bd,rde,be->br", u, Q, v)
+        return torch.einsum("bd,rde,be->br", u, self._levels(), v)
 
     def embed(self, batch) -> Tensor:
         u, v = self.encode(batch)
@@ -315,8 +363,7 @@ class GCMC(nn.Module):
     def all_items(self, batch) -> Tensor:
         """Logits [B, n_items, levels] for every item of each pair's user."""
         u, v = self.encode(batch)
-        Q = torch.einsum("rs,sde->rde", self.coefficients, self.basis)
-        return torch.einsum("bd,rde,ne->bnr", u[batch.users], Q, v)
+        return torch.einsum("bd,rde,ne->bnr", u[batch.users], self._levels(), v)
 
     def vectors(self, batch) -> dict[str, Tensor]:
         u, v = self.encode(batch)

@@ -137,9 +137,9 @@ def test_splits():
 # ---------------------------------------------------------------------------------- signals and models
 
 
-def context_and_config(name, *, knn=4, **kw):
+def context_and_config(name, *, knn=4, folds=0, **kw):
     u, i, r = ratings_matrix()
-    ctx = RatingContext.build(u, i, r, 12, 9, knn=knn)
+    ctx = RatingContext.build(u, i, r, 12, 9, knn=knn, folds=folds, min_common=1)
     params = {"n_users": 12, "n_items": 9, "levels": len(ctx.levels), "mean": float(r.mean()), "std": float(r.std()),
               "high": 5.0, **kw.pop("params", {})}
     config = ModelConfig(name=name, in_channels=3, out_channels=len(ctx.levels) if name == "gcmc" else 1, params=params, **kw)
@@ -159,7 +159,7 @@ def test_training_pairs_leave_out_exactly_the_target_rating():
     assert torch.equal(batch.own, torch.tensor(np.stack([r, np.ones_like(r)], 1), dtype=torch.float32))
 
 
-def _brute_force_inputs(ctx, u, i, mean, std, taps):
+def _brute_force_inputs(ctx, u, i, mean, std, taps, S):
     """The graph models' input channels for pair (u, i), built from scratch: the user's ratings with
     (u, i) removed, the user's mean and the item's bias without it, shifted by explicit powers of S."""
     R, M = ctx.R.toarray().astype(float), ctx.M.toarray().astype(float)
@@ -172,28 +172,33 @@ def _brute_force_inputs(ctx, u, i, mean, std, taps):
     bias = (R.sum(0) - M.sum(0) * g) / (M.sum(0) + ITEM_PRIOR)
     bias[i] = (R2[:, i].sum() - M2[:, i].sum() * g) / (M2[:, i].sum() + ITEM_PRIOR)
     C = np.stack([(x - user_mean * m) / std, m, bias / std], 1)
-    S = ctx.shift.toarray().astype(float)
     return [np.linalg.matrix_power(S, k) @ C for k in range(taps)], (user_mean - mean) / std
 
 
+@pytest.mark.parametrize("folds", [False, True])
 @pytest.mark.parametrize("name,depth", [("graph-filter", 1), ("gnn", 1), ("gnn", 2)])
-def test_graph_models_match_a_brute_force_leave_one_out(name, depth):
+def test_graph_models_match_a_brute_force_leave_one_out(name, depth, folds):
+    """Each pair is scored on its user's ratings less its own, on the full graph, or (training with
+    folds) on the graph built without the ratings of the user's fold."""
     torch.manual_seed(0)
-    ctx, config, (u, i, r) = context_and_config(name, hidden=4, depth=depth, params={"taps": 3})
+    ctx, config, (u, i, r) = context_and_config(name, hidden=4, depth=depth, params={"taps": 3}, folds=2)
     model = build_model(config).eval()
-    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u))))
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), folds=folds)))
     with torch.no_grad():
         out = model(batch)[:, 0].double().numpy()
     layers = model.layers if name == "gnn" else [model.filter]
     for b in range(len(u)):
-        Z, base = _brute_force_inputs(ctx, u[b], i[b], model.mean, model.std, 3)
+        graph = ctx.folds[u[b] % 2] if folds else ctx.shift
+        assert (graph.toarray() != ctx.shift.toarray()).any() or not folds
+        S = graph.toarray().astype(float)
+        Z, base = _brute_force_inputs(ctx, u[b], i[b], model.mean, model.std, 3, S)
         with torch.no_grad():
             H = layers[0].combine([torch.tensor(z, dtype=torch.float32) for z in Z])
             if name == "gnn":
                 H = torch.relu(H)
-                S = torch.tensor(ctx.shift.toarray())
+                St = torch.tensor(S, dtype=torch.float32)
                 for layer in layers[1:]:
-                    H = torch.relu(layer.combine([torch.linalg.matrix_power(S, k) @ H for k in range(3)]))
+                    H = torch.relu(layer.combine([torch.linalg.matrix_power(St, k) @ H for k in range(3)]))
                 H = model.readout(H)
         assert np.isclose(out[b], base + float(H[i[b], 0]), atol=1e-4), b
 

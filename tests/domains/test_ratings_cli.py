@@ -28,14 +28,14 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def gnn_run(files):
     folder, train, test = files
-    result = invoke("train", train, "--test", test, *FAST, "--out", folder / "gnn", "--json")
+    result = invoke("train", train, "--test", test, "--model", "gnn", *FAST, "--out", folder / "gnn", "--json")
     assert result.exit_code == 0, result.output
     return folder / "gnn", last_json(result.output)
 
 
 def test_train_reports_rmse_and_mae_on_train_validation_and_test(gnn_run):
     run, summary = gnn_run
-    assert summary["kind"] == "ratings" and summary["model"] == "gnn"  # the default model
+    assert summary["kind"] == "ratings" and summary["model"] == "gnn"
     for part in ("train", "val", "test"):
         assert set(summary[part]) == {"rmse", "mae"} and 0 < summary[part]["rmse"] < 4
     history = pd.read_csv(run / "metrics.csv")
@@ -94,11 +94,15 @@ def test_embed_writes_item_vectors(gnn_run, tmp_path):
     assert np.isfinite(table.filter(like="emb_").to_numpy()).all()
 
 
-@pytest.mark.parametrize("model", ["gcmc", "graph-filter", "linear", "fcnn"])
+@pytest.mark.parametrize("model", ["gcmc", "graph-filter", "linear", "fcnn", "gnn"])
 def test_every_model_trains_predicts_and_embeds(files, model, tmp_path):
     folder, train, test = files
+    from gnncli.domains import get_domain
+
     args = ["--model-param", "embed=8", "--hidden", "20", "--batch-size", "200"] if model == "gcmc" else []
-    result = invoke("train", train, "--test", test, "--model", model, *FAST, *args, "--out", tmp_path / "run", "--json")
+    if model != get_domain("ratings").default_model:
+        args += ["--model", model]  # the default model is trained with no --model
+    result = invoke("train", train, "--test", test, *FAST, *args, "--out", tmp_path / "run", "--json")
     assert result.exit_code == 0, result.output
     summary = last_json(result.output)
     assert summary["model"] == model and np.isfinite(summary["test"]["rmse"])
@@ -126,7 +130,7 @@ def test_bad_input_is_a_one_line_error(tmp_path, files):
     assert result.exit_code == 1 and "no user column found" in result.output
     dup = tmp_path / "dup.csv"
     dup.write_text(train.read_text() + "u0,m0,1,1\nu0,m0,2,2\n")
-    result = invoke("train", dup, *FAST, "--model", "graph-filter", "--out", tmp_path / "dup", "--json")
+    result = invoke("train", dup, *FAST, "--model", "linear", "--out", tmp_path / "dup", "--json")
     assert result.exit_code == 0, result.output
     summary = last_json(result.output)
     assert any("repeated (user, item) pairs" in w for w in summary["warnings"])

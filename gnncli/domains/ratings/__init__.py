@@ -24,9 +24,9 @@ SIGNAL_MODELS = ("linear", "fcnn")
 GRAPH_MODELS = ("graph-filter", "gnn")
 #: Hyperparameters each model takes in --model-param (besides those the domain fills in).
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
-                "gcmc": ("embed", "bases", "node_dropout")}
+                "gcmc": ("embed", "bases", "node_dropout", "ema")}
 DEFAULT_KNN = 40
-DEFAULT_MIN_COMMON = 1
+DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")
 
 
@@ -39,7 +39,7 @@ class RatingsDomain(Domain):
     formats = ("csv", "tsv")
     tasks = ("rating",)
     splits = ("random", "user", "time")
-    default_model = "gnn"
+    default_model = "gcmc"
     options = (
         DomainOption("user_col", str, "User column (default: found by name, e.g. user, userId; or the first column of a file without header).", metavar="COLUMN", commands=("train", "predict")),
         DomainOption("item_col", str, "Item column (default: found by name, e.g. item, movieId; or the second column).", metavar="COLUMN", commands=("train", "predict")),

@@ -35,6 +35,9 @@ class RatingContext:
         users, items, ratings: the training ratings, as index arrays (the message edges of GC-MC).
         shift: the item-similarity shift operator (scipy CSR [n_items, n_items]), or None.
         levels: the distinct rating values, ascending (GC-MC's rating levels).
+        folds: for training only, the item graphs built without the ratings of each fold of users
+            (user index % len(folds)): a training pair of a user in fold g is scored on graph g,
+            which holds nothing of that user's ratings, as a test rating is absent from the graph.
     """
 
     n_users: int
@@ -44,6 +47,7 @@ class RatingContext:
     ratings: np.ndarray
     shift: sp.csr_matrix | None = None
     levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    folds: list = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -52,45 +56,51 @@ class RatingContext:
 
     @classmethod
     def build(cls, users, items, ratings, n_users: int, n_items: int, *, knn: int | None = 40, levels=None,
-              min_common: int = 1) -> RatingContext:
-        """The context of these training ratings; ``knn=None`` skips the item graph."""
+              min_common: int = 1, folds: int = 0) -> RatingContext:
+        """The context of these training ratings; ``knn=None`` skips the item graph; ``folds`` > 1
+        also builds the training graphs of that many folds of users."""
         users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
         ratings = np.asarray(ratings, np.float64)
-        shift = None
+        shift, fold_graphs = None, []
         if knn is not None:
             shift = similarity_graph(users, items, ratings, n_users, n_items, knn=knn, min_common=min_common)
+            for g in range(folds if folds > 1 else 0):
+                other = users % folds != g
+                fold_graphs.append(similarity_graph(users[other], items[other], ratings[other], n_users, n_items,
+                                                    knn=knn, min_common=min_common))
         if levels is None:
             levels = np.unique(ratings)
-        return cls(n_users, n_items, users, items, ratings.astype(np.float32), shift, np.asarray(levels, np.float32))
+        return cls(n_users, n_items, users, items, ratings.astype(np.float32), shift, np.asarray(levels, np.float32),
+                   fold_graphs)
+
+    def graph(self, graph: int | None) -> sp.csr_matrix:
+        """The full graph (None) or fold ``graph``'s."""
+        if graph is None:
+            if self.shift is None:
+                raise ValueError("this run has no item graph")
+            return self.shift
+        return self.folds[graph]
 
     def with_shift(self, shift: sp.csr_matrix) -> RatingContext:
         """The same ratings on another item graph (transference)."""
-        return replace(self, shift=shift, _cache={})
+        return replace(self, shift=shift, folds=[], _cache={})
 
     # -- what the models read, on their device -----------------------------------------------------
-    def shift_operator(self, device) -> torch.Tensor:
-        """S as a torch sparse tensor on ``device`` (made once per device)."""
-        key = ("shift", str(device))
+    def shift_operator(self, device, graph: int | None = None) -> torch.Tensor:
+        """S (or fold ``graph``'s) as a torch sparse tensor on ``device`` (made once per device)."""
+        key = ("shift", graph, str(device))
         if key not in self._cache:
-            if self.shift is None:
-                raise ValueError("this run has no item graph")
-            self._cache[key] = to_torch_sparse(self.shift).to(device)
+            self._cache[key] = to_torch_sparse(self.graph(graph)).to(device)
         return self._cache[key]
 
-    def shift_transpose(self, device) -> torch.Tensor:
-        key = ("shift_t", str(device))
-        if key not in self._cache:
-            self._cache[key] = to_torch_sparse(self.shift.T.tocsr()).to(device)
-        return self._cache[key]
-
-    def user_shifts(self, taps: int, device) -> torch.Tensor:
+    def user_shifts(self, taps: int, device, graph: int | None = None) -> torch.Tensor:
         """Every user's whole training signal shifted 0 .. taps-1 times: [taps, n_users, n_items, 2]
         (channel 0: ratings, 1: rated indicator). Made once per context, in one sparse product per
         power for all users at once; a pair's own signal is this less a rank-one term
         (:meth:`diag_powers`), so no signal is ever shifted per pair."""
-        key = ("user_shifts", taps, str(device))
+        key = ("user_shifts", taps, graph, str(device))
         if key not in self._cache:
-            S = self.shift_operator(device)
+            S = self.shift_operator(device, graph)
             X = torch.stack([torch.as_tensor(self.R.toarray()), torch.as_tensor(self.M.toarray())], dim=-1)
             X = X.to(device).transpose(0, 1).reshape(self.n_items, -1)  # [N, U * 2]
             out = [X]
@@ -99,11 +109,11 @@ class RatingContext:
             self._cache[key] = torch.stack([z.view(self.n_items, self.n_users, 2).transpose(0, 1) for z in out]).contiguous()
         return self._cache[key]
 
-    def diag_powers(self, taps: int, device) -> torch.Tensor:
+    def diag_powers(self, taps: int, device, graph: int | None = None) -> torch.Tensor:
         """diag(S^k) for k < taps: [taps, n_items]."""
-        key = ("diag_powers", taps, str(device))
+        key = ("diag_powers", taps, graph, str(device))
         if key not in self._cache:
-            S = self.shift_operator(device)
+            S = self.shift_operator(device, graph)
             n = self.n_items
             out = torch.zeros(taps, n, device=device)
             out[0] = 1.0
@@ -118,11 +128,11 @@ class RatingContext:
             self._cache[key] = out
         return self._cache[key]
 
-    def stats(self, taps: int, device) -> dict[str, torch.Tensor]:
+    def stats(self, taps: int, device, graph: int | None = None) -> dict[str, torch.Tensor]:
         """Rating sums and counts per user and per item, the global mean, each item's bias
         (its mean's shrunk deviation from the global mean, :data:`ITEM_PRIOR`), and that bias
         signal shifted: ``bias_shifts`` [taps, n_items]."""
-        key = ("stats", taps, str(device))
+        key = ("stats", taps, graph, str(device))
         if key not in self._cache:
             mean = float(self.ratings.mean()) if len(self.ratings) else 0.0
             t = lambda a: torch.as_tensor(np.asarray(a, np.float32).ravel(), device=device)  # noqa: E731
@@ -131,7 +141,7 @@ class RatingContext:
             out["bias"] = (out["item_sum"] - out["item_cnt"] * mean) / (out["item_cnt"] + ITEM_PRIOR)
             shifted = [out["bias"]]
             if self.shift is not None:
-                S = self.shift_operator(device)
+                S = self.shift_operator(device, graph)
                 for _ in range(1, taps):
                     shifted.append(torch.sparse.mm(S, shifted[-1].unsqueeze(1)).squeeze(1))
             out["bias_shifts"] = torch.stack(shifted)
@@ -202,6 +212,8 @@ class RatingBatch:
             what leaving the pair out of its user's signal takes away.
         x, m: [B, n_items] the pairs' signals and rated indicators, the pair's own item left out
             (the baselines on the raw rating vector only).
+        graph: the item graph the pairs are scored on: None for the full graph; while training
+            with folds, :meth:`by_graph` splits a batch into one per fold graph.
     """
 
     users: torch.Tensor
@@ -213,6 +225,8 @@ class RatingBatch:
     own: torch.Tensor | None = None
     x: torch.Tensor | None = None
     m: torch.Tensor | None = None
+    graph: int | None = None
+    folds: bool = False
 
     @property
     def num_items(self) -> int:
@@ -224,7 +238,22 @@ class RatingBatch:
     def to(self, device) -> RatingBatch:
         move = {k: (getattr(self, k).to(device) if getattr(self, k) is not None else None)
                 for k in ("users", "items", "y", "part", "edge", "own", "x", "m")}
-        return RatingBatch(context=self.context, **move)
+        return RatingBatch(context=self.context, graph=self.graph, folds=self.folds, **move)
+
+    def by_graph(self) -> list[tuple[torch.Tensor | None, RatingBatch]]:
+        """``(positions, sub-batch)`` per item graph the pairs are scored on: the whole batch on the
+        full graph, or, for a training batch with folds, each fold's users on their fold's graph."""
+        n = len(self.context.folds)
+        if not self.folds or n < 2:
+            return [(None, self)]
+        out = []
+        for g in range(n):
+            pos = torch.nonzero(self.users % n == g).squeeze(1)
+            if pos.numel():
+                part = {k: (getattr(self, k)[pos] if getattr(self, k) is not None else None)
+                        for k in ("users", "items", "y", "part", "edge", "own", "x", "m")}
+                out.append((pos, RatingBatch(context=self.context, graph=g, **part)))
+        return out
 
 
 class RatingLoader:
@@ -235,14 +264,14 @@ class RatingLoader:
 
     def __init__(self, context: RatingContext, users, items, ratings, *, batch_size: int = 256,
                  shuffle: bool = False, generator: torch.Generator | None = None, signals: bool = True,
-                 part=None, edge=None) -> None:
+                 part=None, edge=None, folds: bool = False) -> None:
         self.context = context
         self.users, self.items = np.asarray(users, np.int64), np.asarray(items, np.int64)
         self.ratings = np.asarray(ratings, np.float32)
         self.part = None if part is None else np.asarray(part, np.int64)
         self.edge = None if edge is None else np.asarray(edge, np.int64)
         self.batch_size = max(1, int(batch_size))
-        self.shuffle, self.generator, self.signals = shuffle, generator, signals
+        self.shuffle, self.generator, self.signals, self.folds = shuffle, generator, signals, folds
 
     def __len__(self) -> int:
         return math.ceil(len(self.users) / self.batch_size)
@@ -264,7 +293,7 @@ class RatingLoader:
             torch.from_numpy(users), torch.from_numpy(items), torch.from_numpy(self.ratings[idx]), self.context,
             part=None if self.part is None else torch.from_numpy(self.part[idx]),
             edge=None if self.edge is None else torch.from_numpy(self.edge[idx]),
-            own=torch.from_numpy(self.context.own(users, items)), x=x, m=m,
+            own=torch.from_numpy(self.context.own(users, items)), x=x, m=m, folds=self.folds,
         )
 
 

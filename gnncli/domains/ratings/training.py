@@ -22,6 +22,11 @@ from gnncli.errors import InputError, UsageError
 
 #: Training pairs scored each epoch for the learning curve's train RMSE (a fixed sample).
 CURVE_TRAIN_SAMPLE = 10_000
+#: The graph models train each user's pairs on an item graph built without that user's ratings:
+#: users fall in this many folds, and fold g's graph is built from the other folds' ratings
+#: (a training rating would otherwise sit in the graph that predicts it; a test rating never does).
+#: Validation, test and prediction use the graph of all training ratings.
+GRAPH_FOLDS = 2
 
 
 @dataclass
@@ -58,12 +63,13 @@ class RatingsDataset(Dataset):
         idx = np.asarray(indices, np.int64)
         return idx[(self.pack.users[idx] >= 0) & (self.pack.items[idx] >= 0)]
 
-    def pairs(self, indices, *, batch_size: int = 1024, part: int = 1, shuffle=False, generator=None) -> RatingLoader:
+    def pairs(self, indices, *, batch_size: int = 1024, part: int = 1, shuffle=False, generator=None,
+              folds: bool = False) -> RatingLoader:
         idx = self.known(indices)
         edge = self.extra["edge_of_row"][idx]
         return RatingLoader(self.context, self.pack.users[idx], self.pack.items[idx], self.pack.ratings[idx],
                             batch_size=batch_size, shuffle=shuffle, generator=generator,
-                            signals=self.extra["signals"], part=np.full(len(idx), part), edge=edge)
+                            signals=self.extra["signals"], part=np.full(len(idx), part), edge=edge, folds=folds)
 
     def loader(self, indices, *, batch_size: int = 256):
         """Pairs at ``indices``; the validation pairs also bring the test pairs and a fixed sample
@@ -75,22 +81,38 @@ class RatingsDataset(Dataset):
             return self.pairs(idx, batch_size=max(batch_size, 1024))
         rng = np.random.default_rng(0)
         sample = train if len(train) <= CURVE_TRAIN_SAMPLE else np.sort(rng.choice(train, CURVE_TRAIN_SAMPLE, replace=False))
-        rows = np.concatenate([self.known(val), self.known(test), self.known(sample)])
-        parts = np.concatenate([np.full(len(self.known(val)), 1), np.full(len(self.known(test)), 2),
-                                np.full(len(self.known(sample)), 0)])
-        return RatingLoader(self.context, self.pack.users[rows], self.pack.items[rows], self.pack.ratings[rows],
-                            batch_size=max(batch_size, 1024), signals=self.extra["signals"], part=parts,
-                            edge=np.full(len(rows), -1))
+        rows = np.concatenate([self.known(val), self.known(test)])
+        parts = np.concatenate([np.full(len(self.known(val)), 1), np.full(len(self.known(test)), 2)])
+        return _Chained([
+            RatingLoader(self.context, self.pack.users[rows], self.pack.items[rows], self.pack.ratings[rows],
+                         batch_size=max(batch_size, 1024), signals=self.extra["signals"], part=parts,
+                         edge=np.full(len(rows), -1)),
+            self.pairs(sample, batch_size=max(batch_size, 1024), part=0, folds=True),
+        ])
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
         import torch
 
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        return self.pairs(indices, batch_size=batch_size, part=0, shuffle=True, generator=gen)
+        return self.pairs(indices, batch_size=batch_size, part=0, shuffle=True, generator=gen, folds=True)
 
     def row_table(self, indices) -> pd.DataFrame:
         idx = np.asarray(indices, np.int64)
         return pd.DataFrame({"user": self.pack.user_id[idx], "item": self.pack.item_id[idx]})
+
+
+class _Chained:
+    """Loaders one after another."""
+
+    def __init__(self, loaders: list) -> None:
+        self.loaders = loaders
+
+    def __len__(self) -> int:
+        return sum(len(loader) for loader in self.loaders)
+
+    def __iter__(self):
+        for loader in self.loaders:
+            yield from loader
 
 
 def _read(path: str, options: dict, fmt: str | None) -> RatingTable:
@@ -173,7 +195,8 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
     levels = np.unique(ratings[train])
     context = RatingContext.build(users[train], items[train], ratings[train], len(user_ids), len(item_ids),
                                   knn=(knn or DEFAULT_KNN) if model in GRAPH_MODELS else None, levels=levels,
-                                  min_common=min_common or DEFAULT_MIN_COMMON)
+                                  min_common=min_common or DEFAULT_MIN_COMMON,
+                                  folds=GRAPH_FOLDS if model in GRAPH_MODELS else 0)
     reporter.finish(bar)
     edge_of_row = np.full(len(ratings), -1, np.int64)
     edge_of_row[train] = np.arange(len(train))
@@ -243,7 +266,7 @@ def evaluate(domain, ctx) -> dict:
     test_pred = None
     for name, rows in (("train", train), ("val", val), ("test", test)):
         known = data.known(rows)
-        loader = data.pairs(known, batch_size=2048)
+        loader = data.pairs(known, batch_size=2048, folds=name == "train")  # training pairs as trained
         preds = []
         for model in trained.models:
             p, y, _ = ctx.task.outputs(model.to(device), loader, device)
