@@ -18,7 +18,7 @@ from gnncli.models.config import READOUTS, model_names
 
 HELP = help_text("""Train a GNN and write a run folder (model, config, metrics, plots).
 
-The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF. Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
+The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF; ratings are tables of user, item and rating (MovieLens u.data, ratings.csv). Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
 
 Examples:
 
@@ -29,6 +29,8 @@ Examples:
   gnn train tox21.csv --split scaffold --model gine --ensemble 3
 
   gnn train --resume runs/esol
+
+  gnn train u1.base --test u1.test --out runs/ml100k
 """)
 
 _PANEL = "Training"
@@ -60,7 +62,10 @@ def _params(pairs: list[str]) -> dict:
 
 
 def _model_help() -> str:
-    return f"Model: {', '.join(model_names())} (default: the kind of input's, dmpnn for molecules)."
+    from gnncli.domains.base import all_domains
+
+    defaults = "; ".join(f"{d.default_model} for {d.name}" for d in all_domains())
+    return f"Model: {', '.join(model_names())} (default: the kind of input's: {defaults})."
 
 
 def _complete_models(incomplete: str) -> list[str]:
