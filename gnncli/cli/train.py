@@ -194,14 +194,18 @@ def _print_summary(summary: dict) -> None:
         return
     title = f"{summary['model']} on {', '.join(summary.get('targets') or [summary.get('kind', '')])} ({summary['task']})"
     table = Table(title=title, show_edge=False)
+    train = summary.get("train") if isinstance(summary.get("train"), dict) else None  # a kind that scores its training set too
     table.add_column("metric")
+    if train is not None:
+        table.add_column("train", justify="right")
     table.add_column("validation", justify="right")
     table.add_column("test", justify="right")
     for key, value in summary["val"].items():
         if "/" in key or key == "loss":
             continue
         test = summary["test"].get(key, float("nan"))
-        table.add_row(key, _fmt(value), _fmt(test))
+        first = [_fmt(train.get(key, float("nan")))] if train is not None else []
+        table.add_row(key, *first, _fmt(value), _fmt(test))
     console.print(table)
     unit = summary.get("unit", "molecules")
     counts = summary.get(unit, {})
