@@ -24,8 +24,8 @@ import scipy.sparse as sp
 
 
 def rating_matrix(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:
-    """Users x items CSR matrix of ``ratings`` (zero where unrated; a rating is never 0 here, as
-    every rating is stored, even one of value 0, through the indicator of :func:`rated_matrix`)."""
+    """Users x items CSR matrix of ``ratings`` (zero where unrated; which pairs are rated, a rating
+    of 0 included, is :func:`rated_matrix`)."""
     return sp.csr_matrix((np.asarray(ratings, np.float64), (users, items)), shape=(n_users, n_items))
 
 
