@@ -143,10 +143,25 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--surprise-python", help="python of a virtual environment with scikit-surprise")
+    parser.add_argument("--merge", type=Path, nargs="+", default=[],
+                        help="workdirs of earlier runs of this script (e.g. one per model, run side by side) whose "
+                             "runs join WORKDIR's summary")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     results_file = args.workdir / "summary.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {"runs": []}
+    for other in args.merge:
+        found = json.loads((other / "summary.json").read_text())
+        have = {(r["model"], r["seed"]) for r in results["runs"]}
+        for r in found["runs"]:
+            if (r["model"], r["seed"]) not in have:
+                results["runs"].append({**r, "workdir": str(other)})
+        for key in ("surprise", "speed"):
+            if key in found and key not in results:
+                results[key] = found[key]
+    results_file.write_text(json.dumps(results, indent=2))
+    if args.merge:
+        args.models = []
     done = {(r["model"], r["seed"]) for r in results["runs"]}
     for model in args.models:
         for seed in args.seeds:
@@ -176,8 +191,9 @@ def main() -> None:
     from gnncli.domains import get_domain
 
     default = get_domain("ratings").default_model
-    run0 = args.workdir / f"{default}-seed0"
-    if run0.exists() and "speed" not in results:
+    run0 = next((Path(r.get("workdir", args.workdir)) / f"{default}-seed0" for r in results["runs"]
+                 if r["model"] == default and r["seed"] == 0), args.workdir / f"{default}-seed0")
+    if (run0 / "metrics.json").exists() and "speed" not in results:
         results["speed"] = speed(run0, args.data)
         results_file.write_text(json.dumps(results, indent=2))
     report(results, default)
