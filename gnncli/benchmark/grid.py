@@ -17,7 +17,7 @@ from gnncli.errors import UsageError
 #: ``--grid`` keys that set a field of the model config; ``params.NAME`` (or an unknown key)
 #: sets a model parameter; these set the training loop.
 MODEL_KEYS = ("hidden", "depth", "dropout", "readout", "ffn_layers", "ffn_hidden", "virtual_node")
-LOOP_KEYS = {"lr": "max_lr", "batch_size": "batch_size", "epochs": "epochs", "weight_decay": "weight_decay"}
+LOOP_KEYS = ("lr", "batch_size", "epochs", "weight_decay", "patience", "warmup")
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,14 @@ def specs(settings: list[Setting], seeds: list[int]) -> list[RunSpec]:
 
 
 def split_overrides(overrides: dict[str, Any]) -> tuple[dict, dict, dict]:
-    """``(model fields, model params, loop fields)`` of a setting's overrides."""
+    """``(model fields, model params, loop settings)`` of a setting's overrides (loop settings in
+    ``gnn train``'s words: see :func:`gnncli.benchmark.runner.loop_fields`)."""
     model, params, loop = {}, {}, {}
     for key, value in overrides.items():
         if key in MODEL_KEYS:
             model[key] = value
         elif key in LOOP_KEYS:
-            loop[LOOP_KEYS[key]] = value
+            loop[key] = value
         else:
             params[key.removeprefix("params.")] = value
     return model, params, loop

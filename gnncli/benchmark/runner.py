@@ -41,10 +41,31 @@ class BenchmarkOptions:
     jobs: int = 1
     title: str = "benchmark"
     notes: list[str] = field(default_factory=list)
+    #: loop settings given on the command line (``epochs``, ``batch_size``, ``lr``, ``patience``,
+    #: ``warmup``); the others come from each setting's model (see ``loop_defaults``). None: use
+    #: ``base.loop`` as it is.
+    given_loop: dict | None = None
 
 
-def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, threads: int | None = None) -> dict:
-    """Train one run (or continue it, if an earlier attempt was interrupted) and return its row."""
+def loop_fields(settings: dict) -> dict:
+    """``gnn train``-style loop settings (``lr``, ``warmup``, ``patience`` 0 = never) as LoopConfig fields."""
+    out = {}
+    for key, value in settings.items():
+        if key == "lr":
+            out.update(max_lr=value, init_lr=value / 10, final_lr=value / 10)
+        elif key == "warmup":
+            out["warmup_epochs"] = value
+        elif key == "patience":
+            out["patience"] = value or None
+        else:
+            out[key] = value
+    return out
+
+
+def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, threads: int | None = None,
+            given_loop: dict | None = None) -> dict:
+    """Train one run (or continue it, if an earlier attempt was interrupted) and return its row.
+    With ``given_loop``, loop settings not given come from the run's model registration."""
     from gnncli import api
     from gnncli.io import read_json
     from gnncli.models import ModelConfig
@@ -65,7 +86,14 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
         model = ModelConfig.from_dict({**base.model.to_dict(), **model_over,
                                        "name": spec.setting.model or base.model.name,
                                        "params": {**base.model.params, **params}})
-        loop = LoopConfig.from_dict({**base.loop.to_dict(), **loop_over, "seed": spec.seed,
+        fill = {}
+        if given_loop is not None:
+            from gnncli.domains import resolve_domain
+            from gnncli.models.config import loop_defaults
+
+            name = spec.setting.model or base.model.name or resolve_domain(base.data, base.kind).default_model
+            fill = loop_fields({**loop_defaults(name), **given_loop})
+        loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
                                      **({"device": device} if device else {})})
         opts = replace(base, model=model, loop=loop, out=str(run_dir), plots=False)
         config = run_dir / "config.json"
@@ -140,11 +168,11 @@ def _devices(jobs: int) -> list[str | None]:
 
 
 def _worker(args: tuple) -> dict:
-    base, spec, run_dir, device, threads = args
+    base, spec, run_dir, device, threads, given_loop = args
     from gnncli.runtime import tune_allocator
 
     tune_allocator()
-    return run_one(base, spec, run_dir, device=device, threads=threads)
+    return run_one(base, spec, run_dir, device=device, threads=threads, given_loop=given_loop)
 
 
 def run_benchmark(opts: BenchmarkOptions, *, on_run: Callable[[dict, int, int], None] | None = None) -> dict:
@@ -181,7 +209,7 @@ def run_benchmark(opts: BenchmarkOptions, *, on_run: Callable[[dict, int, int], 
     run_dir = out / "runs"
     if opts.jobs == 1 or len(todo) < 2:
         for spec in todo:
-            record(run_one(opts.base, spec, run_dir / spec.folder))
+            record(run_one(opts.base, spec, run_dir / spec.folder, given_loop=opts.given_loop))
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -189,7 +217,8 @@ def run_benchmark(opts: BenchmarkOptions, *, on_run: Callable[[dict, int, int], 
         jobs = min(opts.jobs, len(todo))
         threads = max(1, (os.cpu_count() or 1) // jobs)
         devices = _devices(jobs)
-        work = [(opts.base, spec, run_dir / spec.folder, devices[i % jobs], threads) for i, spec in enumerate(todo)]
+        work = [(opts.base, spec, run_dir / spec.folder, devices[i % jobs], threads, opts.given_loop)
+                for i, spec in enumerate(todo)]
         # spawn: a fresh interpreter per worker, never a forked copy of torch's thread pools
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for future in as_completed([pool.submit(_worker, w) for w in work]):

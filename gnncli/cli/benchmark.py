@@ -63,10 +63,10 @@ def register(app: typer.Typer) -> None:
         split_sizes: SplitSizes = "0.8,0.1,0.1",
         folds: Annotated[Optional[int], typer.Option(help="Cross-validate every run over K folds (implies --split kfold).")] = None,
         split_col: SplitCol = None,
-        epochs: Epochs = 50,
-        batch_size: BatchSize = 64,
-        lr: Lr = 1e-3,
-        patience: Patience = 20,
+        epochs: Epochs = None,
+        batch_size: BatchSize = None,
+        lr: Lr = None,
+        patience: Patience = None,
         device: DeviceName = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
         domain_options: dict | None = None,
@@ -88,12 +88,13 @@ def register(app: typer.Typer) -> None:
             data=data, kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
             split="kfold" if folds else "column" if split_col else split, split_sizes=_sizes(split_sizes),
             folds=folds or 5, split_col=split_col, model=ModelConfig(name=None),
-            loop=LoopConfig(epochs=epochs, batch_size=batch_size, max_lr=lr, init_lr=lr / 10, final_lr=lr / 10,
-                            patience=patience, device=device),
+            loop=LoopConfig(device=device),  # the rest per run: given here, else the model's own (loop_defaults)
             plots=False, options=domain_options or {},
         )
+        given_loop = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience}.items()
+                      if v is not None}
         if speed:
-            _speed(base, names, batch_sizes, repeats, epochs, json_out)
+            _speed(base, names, batch_sizes, repeats, epochs or 3, json_out)
             return
         title, reading = "benchmark", None
         if suite:
@@ -119,8 +120,8 @@ def register(app: typer.Typer) -> None:
                 info = f"{row.get('run_id', '')} {row.get('status', '')}".strip()
                 progress.update(bar, completed=done, info=info)
 
-            summary = run_benchmark(BenchmarkOptions(base, run_specs, out=_path(folder), resume=resume, jobs=jobs, title=title),
-                                    on_run=on_run)
+            summary = run_benchmark(BenchmarkOptions(base, run_specs, out=_path(folder), resume=resume, jobs=jobs, title=title,
+                                                     given_loop=given_loop), on_run=on_run)
         if reading is not None and summary["runs"] > summary["failed"]:
             summary["reading"] = reading(summary)
             from gnncli.io import write_json

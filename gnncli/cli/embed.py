@@ -24,6 +24,8 @@ Examples:
   gnn embed runs/esol library.smi --out vectors.npy
 
   gnn embed runs/esol mols.csv --out vectors.parquet
+
+  gnn embed runs/ml100k --out items.csv
 """)
 
 

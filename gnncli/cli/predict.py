@@ -24,6 +24,8 @@ Examples:
   gnn predict runs/esol library.smi --top-k 100 --ascending > hits.csv
 
   cat mols.csv | gnn predict runs/esol - --out preds.csv
+
+  gnn predict runs/ml100k --recommend 10 > top10.csv
 """)
 
 

@@ -18,7 +18,7 @@ from gnncli.models.config import READOUTS, model_names
 
 HELP = help_text("""Train a GNN and write a run folder (model, config, metrics, plots).
 
-The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF. Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
+The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF; ratings are tables of user, item and rating (MovieLens u.data, ratings.csv). Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
 
 Examples:
 
@@ -29,6 +29,8 @@ Examples:
   gnn train tox21.csv --split scaffold --model gine --ensemble 3
 
   gnn train --resume runs/esol
+
+  gnn train u1.base --test u1.test --out runs/ml100k
 """)
 
 _PANEL = "Training"
@@ -60,7 +62,10 @@ def _params(pairs: list[str]) -> dict:
 
 
 def _model_help() -> str:
-    return f"Model: {', '.join(model_names())} (default: the kind of input's, dmpnn for molecules)."
+    from gnncli.domains.base import all_domains
+
+    defaults = "; ".join(f"{d.default_model} for {d.name}" for d in all_domains())
+    return f"Model: {', '.join(model_names())} (default: the kind of input's: {defaults})."
 
 
 def _complete_models(incomplete: str) -> list[str]:
@@ -80,10 +85,10 @@ Kind = Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DO
 Targets = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")]
 Task = Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")]
 Metric = Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")]
-Epochs = Annotated[int, typer.Option(help="Training epochs.", rich_help_panel=_PANEL)]
-BatchSize = Annotated[int, typer.Option(help="Items (molecules, graphs) per batch.", rich_help_panel=_PANEL)]
-Lr = Annotated[float, typer.Option(help="Peak learning rate (after warm-up).", rich_help_panel=_PANEL)]
-Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric.", rich_help_panel=_PANEL)]
+Epochs = Annotated[Optional[int], typer.Option(help="Training epochs (default 50, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
+BatchSize = Annotated[Optional[int], typer.Option(help="Items (molecules, graphs, rating pairs) per batch (default 64, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
+Lr = Annotated[Optional[float], typer.Option(help="Peak learning rate after warm-up (default 0.001, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
+Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation metric (default 20, or the model's own; 0: never stop early).", rich_help_panel=_PANEL, show_default=False)]
 SplitName = Annotated[str, typer.Option(help="random, kfold, column (--split-col), or one of the kind's own (molecules: scaffold, Bemis-Murcko).", rich_help_panel=_PANEL)]
 SplitSizes = Annotated[str, typer.Option(help="Train,val,test fractions.", rich_help_panel=_PANEL)]
 SplitCol = Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)]
@@ -104,19 +109,19 @@ def register(app: typer.Typer) -> None:
         metric: Metric = None,
         model: Annotated[Optional[str], typer.Option("--model", "-m", help=_model_help(), autocompletion=_complete_models)] = None,
         hidden: Annotated[Optional[int], typer.Option(help="Hidden size (default 300; 64 for mpnn).")] = None,
-        depth: Annotated[int, typer.Option(help="Message-passing layers.")] = 3,
-        dropout: Annotated[float, typer.Option(help="Dropout.")] = 0.0,
+        depth: Annotated[Optional[int], typer.Option(help="Message-passing (or graph-filter) layers (default 3, or the model's own).", show_default=False)] = None,
+        dropout: Annotated[Optional[float], typer.Option(help="Dropout (default 0, or the model's own).", show_default=False)] = None,
         readout: Annotated[str, typer.Option(help=f"Graph readout: {', '.join(READOUTS)} (norm: sum / 100, as Chemprop).", autocompletion=_complete_readouts)] = "sum",
         ffn_layers: Annotated[int, typer.Option(help="Hidden layers of the output FFN.")] = 1,
         ffn_hidden: Annotated[Optional[int], typer.Option(help="Width of the FFN (default: hidden size).")] = None,
         virtual_node: Annotated[bool, typer.Option("--virtual-node", help="Add a virtual node to every graph.")] = False,
         model_param: Annotated[Optional[list[str]], typer.Option("--model-param", metavar="NAME=VALUE", help="A model's own hyperparameter (repeatable), e.g. --model-param heads=8.")] = None,
-        epochs: Epochs = 50,
-        batch_size: BatchSize = 64,
+        epochs: Epochs = None,
+        batch_size: BatchSize = None,
         steps_per_epoch: Annotated[Optional[int], typer.Option(help="Batches per epoch, for data generated on the fly (default: the kind of input's).", rich_help_panel=_PANEL)] = None,
-        lr: Lr = 1e-3,
-        warmup: Annotated[float, typer.Option(help="Warm-up epochs.", rich_help_panel=_PANEL)] = 2.0,
-        patience: Patience = 20,
+        lr: Lr = None,
+        warmup: Annotated[Optional[float], typer.Option(help="Warm-up epochs (default 2, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
+        patience: Patience = None,
         grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
         seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
         device: DeviceName = "auto",
@@ -146,6 +151,8 @@ def register(app: typer.Typer) -> None:
             if resume:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
             else:
+                loop = _loop_settings(data, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
+                                      patience=patience)
                 try:
                     model_config = ModelConfig(
                         name=model, hidden=hidden, depth=depth, dropout=dropout, readout=readout, ffn_layers=ffn_layers,
@@ -158,8 +165,9 @@ def register(app: typer.Typer) -> None:
                     split="column" if split_col else split, split_sizes=_sizes(split_sizes), folds=folds,
                     split_col=split_col, ensemble=ensemble, model=model_config,
                     loop=LoopConfig(
-                        epochs=epochs, batch_size=batch_size, max_lr=lr, init_lr=lr / 10, final_lr=lr / 10,
-                        warmup_epochs=warmup, patience=patience, grad_clip=grad_clip or None, seed=seed, device=device,
+                        epochs=loop["epochs"], batch_size=loop["batch_size"], max_lr=loop["lr"], init_lr=loop["lr"] / 10,
+                        final_lr=loop["lr"] / 10, warmup_epochs=loop["warmup"], patience=loop["patience"] or None,
+                        grad_clip=grad_clip or None, seed=seed, device=device,
                         steps_per_epoch=steps_per_epoch,
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
@@ -170,6 +178,19 @@ def register(app: typer.Typer) -> None:
         _print_summary(summary)
         if json_out:
             print_json(summary)
+
+
+def _loop_settings(data: str | None, kind: str | None, model: str | None, **given) -> dict:
+    """The loop settings given on the command line, the rest from the model's registration
+    (the kind of input's default model when --model is not given)."""
+    from gnncli.domains import resolve_domain
+    from gnncli.models.config import loop_defaults
+
+    name = model if model in model_names() else None
+    if name is None and model is None:
+        name = resolve_domain(data, kind).default_model
+    defaults = loop_defaults(name) if name else loop_defaults(model_names()[0])
+    return {k: (v if v is not None else defaults[k]) for k, v in given.items()}
 
 
 def _say_where_resuming(point: dict, run: str) -> None:
@@ -188,14 +209,18 @@ def _print_summary(summary: dict) -> None:
         return
     title = f"{summary['model']} on {', '.join(summary.get('targets') or [summary.get('kind', '')])} ({summary['task']})"
     table = Table(title=title, show_edge=False)
+    train = summary.get("train") if isinstance(summary.get("train"), dict) else None  # a kind that scores its training set too
     table.add_column("metric")
+    if train is not None:
+        table.add_column("train", justify="right")
     table.add_column("validation", justify="right")
     table.add_column("test", justify="right")
     for key, value in summary["val"].items():
         if "/" in key or key == "loss":
             continue
         test = summary["test"].get(key, float("nan"))
-        table.add_row(key, _fmt(value), _fmt(test))
+        first = [_fmt(train.get(key, float("nan")))] if train is not None else []
+        table.add_row(key, *first, _fmt(value), _fmt(test))
     console.print(table)
     unit = summary.get("unit", "molecules")
     counts = summary.get(unit, {})

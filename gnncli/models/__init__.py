@@ -13,7 +13,9 @@ Adding an encoder is one function in :mod:`gnncli.models.model` plus one line be
 registers its own models from its module with :func:`register_model`. Registration metadata:
 ``domains`` (the kinds of input a model fits; None: any kind whose inputs are graphs with node
 features), ``needs`` (batch attributes beyond ``x``/``edge_index``/``edge_attr`` it reads, e.g.
-``("pos",)``), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``) and ``help``.
+``("pos",)``), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``), ``loop`` (the
+training-loop settings ``gnn train`` uses where the command line sets none, e.g.
+``{"epochs": 200, "batch_size": 512}``; see :func:`~gnncli.models.config.loop_defaults`) and ``help``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,20 @@ register_encoder("gps", f"{_ENC}:gps", help="graph transformer: GINE message pas
                  defaults={"hidden": 128})
 register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), needs=("pos",), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
 register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64}, help="relational GCN over edge types")
+
+_RAT = "gnncli.models.ratings"
+register_model("gnn", f"{_RAT}:gnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5},
+               help="graph-filter layers with ReLU over the item graph")
+register_model("graph-filter", f"{_RAT}:graph_filter", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5}, help="a linear graph filter over the item graph")
+register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden": 500, "depth": 1, "dropout": 0.3},
+               loop={"epochs": 100, "batch_size": 8000, "lr": 1e-2, "patience": 20, "warmup": 5.0},
+               help="graph autoencoder over the user-item graph (GC-MC)")
+register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
+register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="fully connected network on the rating vector")
 
 __all__ = [
     "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",

@@ -20,6 +20,17 @@ def model_names(domain: str | None = None) -> tuple[str, ...]:
     return ENCODERS.names(fits) + tuple(n for n in MODELS.names(fits) if n not in ENCODERS)
 
 
+#: Loop settings a model's registration may set (``loop={...}``), as ``gnn train`` names them.
+LOOP_DEFAULTS = {"epochs": 50, "batch_size": 64, "lr": 1e-3, "patience": 20, "warmup": 2.0}
+
+
+def loop_defaults(name: str) -> dict:
+    """The training-loop settings ``gnn train`` uses for model ``name`` where the command line sets
+    none: :data:`LOOP_DEFAULTS`, with what the model's registration says in ``loop`` (a bipartite
+    autoencoder trained full-graph wants far more epochs and larger batches than a molecule GNN)."""
+    return {**LOOP_DEFAULTS, **_entry(name).meta.get("loop", {})}
+
+
 def _entry(name: str):
     from gnncli.models import ENCODERS, MODELS
 
@@ -34,7 +45,8 @@ class ModelConfig:
     :class:`~gnncli.models.model.GraphModel`) or a model with its own builder; None means the
     default model of the kind of input, settled when training starts. ``hidden=None``
     takes the model's default (300 unless its registration says otherwise, e.g. 64 for ``mpnn``,
-    whose edge network outputs a hidden x hidden matrix per edge). ``level="node"`` drops the
+    whose edge network outputs a hidden x hidden matrix per edge); ``depth=None`` and
+    ``dropout=None`` likewise (3 and 0 unless the registration says otherwise). ``level="node"`` drops the
     readout: one output per node (binding sites, per-node powers). ``params`` holds a model's
     own hyperparameters (e.g. filter taps), which its builder checks.
     """
@@ -44,8 +56,8 @@ class ModelConfig:
     edge_dim: int = 0
     out_channels: int = 1
     hidden: int | None = None
-    depth: int = 3
-    dropout: float = 0.0
+    depth: int | None = None
+    dropout: float | None = None
     readout: str = "sum"
     ffn_layers: int = 1
     ffn_hidden: int | None = None
@@ -63,20 +75,27 @@ class ModelConfig:
             raise ValueError(f"unknown output level '{self.level}' (choose from {', '.join(LEVELS)})")
         for key in ("in_channels", "edge_dim", "out_channels", "depth", "ffn_layers"):
             value = getattr(self, key)
+            if key == "depth" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{key} must be a non-negative integer, got {value!r}")
         for key in ("hidden", "ffn_hidden"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+        if self.dropout is not None and (not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
         if not isinstance(self.params, dict):
             raise ValueError(f"params must be a mapping of names to values, got {self.params!r}")
         if self.name is None:  # "the default model of the kind of input": settled by the caller
             return
+        defaults = _entry(self.name).meta.get("defaults", {})
         if self.hidden is None:
-            self.hidden = int(_entry(self.name).meta.get("defaults", {}).get("hidden", 300))
+            self.hidden = int(defaults.get("hidden", 300))
+        if self.depth is None:
+            self.depth = int(defaults.get("depth", 3))
+        if self.dropout is None:
+            self.dropout = float(defaults.get("dropout", 0.0))
         if self.ffn_hidden is None:
             self.ffn_hidden = self.hidden
 

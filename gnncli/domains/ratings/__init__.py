@@ -1,0 +1,128 @@
+"""Ratings: recommendation from (user, item, rating) tables with graph filters, GNNs and GC-MC.
+
+Two graph views of the same ratings (see :mod:`~gnncli.domains.ratings.graph`):
+
+* the item-similarity graph, on which each user's ratings are a graph signal (``graph-filter``,
+  ``gnn``, and the baselines ``linear`` and ``fcnn`` on the raw rating vector);
+* the bipartite user-item graph of GC-MC (``gcmc``).
+
+Modules: :mod:`~.reader` (files to rows), :mod:`~.graph` (the graphs), :mod:`~.data` (ID maps,
+splits, the shared context and batches), :mod:`~.task` (the loss and metrics),
+:mod:`~.training` (reading a training file, scoring a run) and :mod:`~.inference` (scores of
+pairs, top-N lists with ranking metrics, vectors). Importing this module is cheap (no torch,
+pandas or scipy): the CLI imports every kind of input to build its ``--help``.
+"""
+
+from __future__ import annotations
+
+from gnncli.domains.base import Domain, DomainOption
+from gnncli.errors import UsageError
+
+#: Models that read each pair's whole rating vector (batches carry it), and those that need the
+#: item graph (they read the users' signals shifted on it, made once per run).
+SIGNAL_MODELS = ("linear", "fcnn")
+GRAPH_MODELS = ("graph-filter", "gnn")
+#: Hyperparameters each model takes in --model-param (besides those the domain fills in).
+MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
+                "gcmc": ("embed", "bases", "node_dropout", "ema")}
+DEFAULT_KNN = 40
+DEFAULT_MIN_COMMON = 30
+_SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")
+
+
+class RatingsDomain(Domain):
+    """Rating tables (user, item, rating[, timestamp]): rating prediction and top-N recommendation."""
+
+    name = "ratings"
+    title = "Ratings (user, item, rating tables)"
+    extensions = (".data", ".dat", ".base", ".test", ".ratings")
+    formats = ("csv", "tsv")
+    tasks = ("rating",)
+    splits = ("random", "user", "time")
+    default_model = "gcmc"
+    options = (
+        DomainOption("user_col", str, "User column (default: found by name, e.g. user, userId; or the first column of a file without header).", metavar="COLUMN", commands=("train", "predict")),
+        DomainOption("item_col", str, "Item column (default: found by name, e.g. item, movieId; or the second column).", metavar="COLUMN", commands=("train", "predict")),
+        DomainOption("rating_col", str, "Rating column (default: rating; or the third column).", metavar="COLUMN", commands=("train", "predict")),
+        DomainOption("time_col", str, "Timestamp column, for --split time (default: timestamp; or the fourth column).", metavar="COLUMN", commands=("train",)),
+        DomainOption("test_file", str, "A file of held-out test ratings (e.g. MovieLens u1.test); the training file then splits into train and validation.", flags=("--test",), metavar="FILE", commands=("train",)),
+        DomainOption("knn", int, f"Neighbours each item keeps in the item-similarity graph (default {DEFAULT_KNN}).", metavar="K", commands=("train",)),
+        DomainOption("min_common", int, f"Item pairs rated by fewer common users get no edge in the item graph (default {DEFAULT_MIN_COMMON}).", metavar="N", commands=("train",)),
+        DomainOption("recommend", int, "Write the top-N unseen items per user instead of scoring pairs; with INPUT files of held-out ratings, also precision@N, recall@N and NDCG@N.", metavar="N", commands=("predict",)),
+        DomainOption("users", str, "With --recommend: a file of user IDs (one per line, or a table with a user column); default every user.", metavar="FILE", commands=("predict",)),
+        DomainOption("relevant", float, "With --recommend and held-out ratings: the lowest rating that counts as relevant (default 4).", metavar="RATING", commands=("predict",)),
+    )
+
+    def sniff(self, path: str) -> bool:
+        """A file whose first lines read as ratings: user, item and rating columns by name, or (no
+        header) rows of at least three fields whose third is a number."""
+        import os
+
+        from gnncli.domains.base import _suffix
+
+        if not os.path.isfile(path) or _suffix(path) not in _SUFFIXES:
+            return False
+        from gnncli.domains.ratings.reader import looks_like_ratings
+
+        return looks_like_ratings(path)
+
+    def check_split(self, split: str) -> None:
+        if split not in self.splits:
+            raise UsageError(f"--split {split}: not a split for ratings (choose from {', '.join(self.splits)}, "
+                             "or give a test file with --test)")
+
+    # -- training ------------------------------------------------------------------------------
+    def prepare(self, opts, reporter, *, featurizer=None):
+        from gnncli.domains.ratings.training import prepare
+
+        return prepare(self, opts, reporter)
+
+    def split(self, opts, data):
+        return [data.extra["split"]] * max(1, opts.ensemble)
+
+    def make_task(self, data, opts, train_rows):
+        from gnncli.domains.ratings.training import make_task
+
+        return make_task(data, opts)
+
+    def load_task(self, config: dict):
+        from gnncli.domains.ratings.task import RatingTask
+
+        return RatingTask.from_config(config["task"])
+
+    def model_config(self, data, model):
+        from gnncli.domains.ratings.training import model_config
+
+        return model_config(data, model)
+
+    def run_config(self, data) -> dict:
+        return data.extra["run_config"]
+
+    def evaluate(self, ctx) -> dict:
+        from gnncli.domains.ratings.training import evaluate
+
+        return evaluate(self, ctx)
+
+    # -- inference -----------------------------------------------------------------------------
+    def infer(self, run, inputs, *, options, settings, embed=False):
+        from gnncli.domains.ratings.inference import infer_pairs
+
+        return infer_pairs(run, inputs, options=options, settings=settings)
+
+    def predict(self, run, inputs, out, *, options, settings, reporter) -> dict:
+        if options.get("recommend") is None:
+            for name in ("users", "relevant"):
+                if options.get(name) is not None:
+                    raise UsageError(f"--{name} goes with --recommend N")
+            return super().predict(run, inputs, out, options=options, settings=settings, reporter=reporter)
+        from gnncli.domains.ratings.inference import recommend
+
+        return recommend(run, inputs, out, options=options, settings=settings, reporter=reporter)
+
+    def embed(self, run, inputs, out_path, *, options, settings, reporter) -> dict:
+        from gnncli.domains.ratings.inference import embed
+
+        return embed(run, inputs, out_path, options=options, settings=settings, reporter=reporter)
+
+
+__all__ = ["RatingsDomain"]

@@ -1,0 +1,332 @@
+"""Training on ratings: reading the training (and test) file, ID maps, the split, the context the
+models condition on, and scoring a trained run.
+
+The split is made while reading, because the item graph and the ID maps are built from the
+training ratings only; it is a function of the file and the seed, so a resumed run makes the same.
+Validation and test ratings of a user or an item with no training rating (cold start) cannot
+be scored: they are left out of every metric, counted, and marked in ``test_predictions.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gnncli.domains.base import Dataset
+from gnncli.domains.ratings import DEFAULT_KNN, DEFAULT_MIN_COMMON, GRAPH_MODELS, MODEL_PARAMS, SIGNAL_MODELS
+from gnncli.domains.ratings.data import RatingContext, RatingLoader, split_ratings
+from gnncli.domains.ratings.reader import RatingTable, drop_duplicates, read_ratings
+from gnncli.errors import InputError, UsageError
+
+#: Training pairs scored each epoch for the learning curve's train RMSE (a fixed sample).
+CURVE_TRAIN_SAMPLE = 10_000
+#: The graph models train each user's pairs on an item graph built without that user's ratings:
+#: users fall in this many folds, and fold g's graph is built from the other folds' ratings
+#: (a training rating would otherwise sit in the graph that predicts it; a test rating never does).
+#: Validation, test and prediction use the graph of all training ratings.
+GRAPH_FOLDS = 2
+
+
+@dataclass
+class RatingArrays:
+    """Every rating read (training file, then test file): IDs as text, indices into the ID maps
+    (-1 for a user or item with no training rating), ratings, and where each row came from."""
+
+    user_id: np.ndarray
+    item_id: np.ndarray
+    users: np.ndarray
+    items: np.ndarray
+    ratings: np.ndarray
+    where: list
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+
+class RatingsDataset(Dataset):
+    """Ratings with a fixed split (``extra["split"]``) and the context built from its training part."""
+
+    @property
+    def context(self) -> RatingContext:
+        return self.extra["context"]
+
+    def __len__(self) -> int:
+        return len(self.pack)
+
+    def where(self, index: int) -> str:
+        return self.pack.where[int(index)]
+
+    def known(self, indices) -> np.ndarray:
+        """``indices`` less the ratings of cold-start users or items."""
+        idx = np.asarray(indices, np.int64)
+        return idx[(self.pack.users[idx] >= 0) & (self.pack.items[idx] >= 0)]
+
+    def pairs(self, indices, *, batch_size: int = 1024, part: int = 1, shuffle=False, generator=None,
+              folds: bool = False) -> RatingLoader:
+        idx = self.known(indices)
+        edge = self.extra["edge_of_row"][idx]
+        return RatingLoader(self.context, self.pack.users[idx], self.pack.items[idx], self.pack.ratings[idx],
+                            batch_size=batch_size, shuffle=shuffle, generator=generator,
+                            signals=self.extra["signals"], part=np.full(len(idx), part), edge=edge, folds=folds)
+
+    def loader(self, indices, *, batch_size: int = 256):
+        """Pairs at ``indices``; the validation pairs also bring the test pairs and a fixed sample
+        of training pairs, tagged by part, so that every epoch records train and test RMSE for the
+        learning curve (early stopping and model selection look at the validation pairs only)."""
+        train, val, test = self.extra["split"]
+        idx = np.asarray(indices, np.int64)
+        if not np.array_equal(idx, val):
+            return self.pairs(idx, batch_size=max(batch_size, 1024))
+        rng = np.random.default_rng(0)
+        sample = train if len(train) <= CURVE_TRAIN_SAMPLE else np.sort(rng.choice(train, CURVE_TRAIN_SAMPLE, replace=False))
+        rows = np.concatenate([self.known(val), self.known(test)])
+        parts = np.concatenate([np.full(len(self.known(val)), 1), np.full(len(self.known(test)), 2)])
+        return _Chained([
+            RatingLoader(self.context, self.pack.users[rows], self.pack.items[rows], self.pack.ratings[rows],
+                         batch_size=max(batch_size, 1024), signals=self.extra["signals"], part=parts,
+                         edge=np.full(len(rows), -1)),
+            self.pairs(sample, batch_size=max(batch_size, 1024), part=0, folds=True),
+        ])
+
+    def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
+        import torch
+
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        return self.pairs(indices, batch_size=batch_size, part=0, shuffle=True, generator=gen, folds=True)
+
+    def row_table(self, indices) -> pd.DataFrame:
+        idx = np.asarray(indices, np.int64)
+        return pd.DataFrame({"user": self.pack.user_id[idx], "item": self.pack.item_id[idx]})
+
+
+class _Chained:
+    """Loaders one after another."""
+
+    def __init__(self, loaders: list) -> None:
+        self.loaders = loaders
+
+    def __len__(self) -> int:
+        return sum(len(loader) for loader in self.loaders)
+
+    def __iter__(self):
+        for loader in self.loaders:
+            yield from loader
+
+
+def _read(path: str, options: dict, fmt: str | None) -> RatingTable:
+    table = read_ratings(path, user_col=options.get("user_col"), item_col=options.get("item_col"),
+                         rating_col=options.get("rating_col"), time_col=options.get("time_col"), fmt=fmt)
+    return drop_duplicates(table)
+
+
+def prepare(domain, opts, reporter) -> RatingsDataset:
+    options = opts.options
+    if opts.data is None:
+        raise UsageError("gnn train for ratings needs a file of ratings")
+    if opts.data == "-":
+        raise UsageError("-: ratings are read from a file, not standard input")
+    model = opts.model.name
+    if model not in MODEL_PARAMS:  # the message-passing encoders fit any graph input, but ratings are not graphs of their own
+        raise UsageError(f"--model {model}: not a model for ratings input (choose from {', '.join(MODEL_PARAMS)})")
+    knn = options.get("knn")
+    if knn is not None and knn < 1:
+        raise UsageError(f"--knn {knn}: must be at least 1")
+    min_common = options.get("min_common")
+    if min_common is not None and min_common < 1:
+        raise UsageError(f"--min-common {min_common}: must be at least 1")
+    for name, value in (("--knn", knn), ("--min-common", min_common)):
+        if value is not None and model not in GRAPH_MODELS:
+            raise UsageError(f"{name}: the {model} model uses no item graph")
+    test_file = options.get("test_file")
+    if test_file and opts.split != "random":
+        raise UsageError(f"--test gives the test ratings; --split {opts.split} does not apply with it")
+    sizes = opts.split_sizes
+    if len(sizes) != 3 or any(s < 0 for s in sizes) or abs(sum(sizes) - 1) > 1e-6:
+        raise UsageError(f"--split-sizes {','.join(map(str, sizes))}: give three fractions that sum to 1")
+
+    bar = reporter.start("reading ratings", 1)
+    table = _read(opts.data, options, opts.fmt)
+    warnings, counts = [], {"rows": len(table) + table.duplicates, "duplicates": table.duplicates}
+    if table.duplicates:
+        warnings.append(f"{opts.data}: {table.duplicates} repeated (user, item) pairs; kept the last rating of each")
+    tables = [table]
+    if test_file:
+        test = _read(test_file, options, opts.fmt)
+        counts["test_rows"] = len(test) + test.duplicates
+        if test.duplicates:
+            warnings.append(f"{test_file}: {test.duplicates} repeated (user, item) pairs; kept the last rating of each")
+        tables.append(test)
+    reporter.finish(bar)
+    user_id = np.concatenate([t.user for t in tables])
+    item_id = np.concatenate([t.item for t in tables])
+    ratings = np.concatenate([t.rating for t in tables])
+    where = [t.where(i) for t in tables for i in range(len(t))]
+    timestamps = table.timestamp if not test_file else None
+
+    train, val, test_rows = split_ratings(
+        opts.split, len(ratings), sizes, opts.loop.seed, users=user_id, timestamps=timestamps,
+        given_test=len(tables[1]) if test_file else 0, source=opts.data,
+    )
+    if len(train) == 0 or len(val) == 0:
+        raise InputError(f"{opts.data}: {len(table)} ratings are too few for this split "
+                         f"(train {len(train)}, validation {len(val)}); both need at least one")
+    user_ids = pd.unique(user_id[train])
+    item_ids = pd.unique(item_id[train])
+    user_index = pd.Index(user_ids)
+    item_index = pd.Index(item_ids)
+    users = user_index.get_indexer(user_id)
+    items = item_index.get_indexer(item_id)
+    arrays = RatingArrays(user_id, item_id, users.astype(np.int64), items.astype(np.int64), ratings, where)
+
+    cold = {}
+    for name, rows in (("validation", val), ("test", test_rows)):
+        unknown = rows[(users[rows] < 0) | (items[rows] < 0)]
+        cold[name] = len(unknown)
+        if len(unknown):
+            first = int(unknown[0])
+            what = f"user '{user_id[first]}'" if users[first] < 0 else f"item '{item_id[first]}'"
+            warnings.append(f"{len(unknown)} {name} ratings are of users or items with no training rating and are "
+                            f"not scored (first: {where[first]}: {what})")
+    counts.update(users=len(user_ids), items=len(item_ids), cold_val=cold["validation"], cold_test=cold["test"])
+
+    bar = reporter.start("item graph" if model in GRAPH_MODELS else "rating matrix", 1)
+    levels = np.unique(ratings[train])
+    context = RatingContext.build(users[train], items[train], ratings[train], len(user_ids), len(item_ids),
+                                  knn=(knn or DEFAULT_KNN) if model in GRAPH_MODELS else None, levels=levels,
+                                  min_common=min_common or DEFAULT_MIN_COMMON,
+                                  folds=GRAPH_FOLDS if model in GRAPH_MODELS else 0)
+    reporter.finish(bar)
+    edge_of_row = np.full(len(ratings), -1, np.int64)
+    edge_of_row[train] = np.arange(len(train))
+    columns = {k: v for k, v in table.columns.items() if table.header}
+    run_config = {
+        "users": [str(u) for u in user_ids], "items": [str(i) for i in item_ids], "columns": columns,
+        "knn": (knn or DEFAULT_KNN) if model in GRAPH_MODELS else None,
+        "min_common": (min_common or DEFAULT_MIN_COMMON) if model in GRAPH_MODELS else None,
+        "graph_edges": int(context.shift.nnz) if context.shift is not None else None,
+        "test_file": test_file,
+    }
+    return RatingsDataset(
+        opts.data, arrays, ["rating"], "rating", unit="ratings", counts=counts, warnings=warnings,
+        extra={"split": (train, val, test_rows), "context": context, "signals": model in SIGNAL_MODELS,
+               "edge_of_row": edge_of_row, "run_config": run_config, "levels": levels},
+    )
+
+
+def make_task(data: RatingsDataset, opts):
+    from gnncli.domains.ratings.task import RatingTask
+
+    train = data.extra["split"][0]
+    r = data.pack.ratings[train]
+    objective = "levels" if opts.model.name == "gcmc" else "mse"
+    try:
+        return RatingTask(float(r.mean()), float(r.std()), float(r.min()), float(r.max()),
+                          [float(v) for v in data.extra["levels"]], objective, opts.monitor or "rmse")
+    except ValueError as exc:
+        raise UsageError(f"--metric {exc}") from None
+
+
+def model_config(data: RatingsDataset, model):
+    from gnncli.models import ModelConfig
+
+    allowed = MODEL_PARAMS.get(model.name, ())
+    for key in model.params:
+        if key not in allowed:
+            raise UsageError(f"--model-param {key}: not a parameter of {model.name} "
+                             f"({'choose from ' + ', '.join(allowed) if allowed else 'it takes none'})")
+    train = data.extra["split"][0]
+    r = data.pack.ratings[train]
+    ctx = data.context
+    filled = {"n_users": ctx.n_users, "n_items": ctx.n_items, "levels": len(data.extra["levels"]),
+              "mean": float(r.mean()), "std": float(r.std()) or 1.0, "high": float(r.max())}
+    out = len(data.extra["levels"]) if model.name == "gcmc" else 1
+    try:
+        return ModelConfig.from_dict({**model.to_dict(), "in_channels": 2, "out_channels": out, "level": "graph",
+                                      "params": {**model.params, **filled}})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def evaluate(domain, ctx) -> dict:
+    """Save the context beside the models, score the members on train, validation and test
+    ratings, write ``test_predictions.csv`` and the plots; return the summary."""
+    from gnncli.domains.ratings.task import score
+    from gnncli.io import atomic_open, save_tensors
+    from gnncli.runs import load_run
+    from gnncli.train.loop import resolve_device
+
+    data, opts = ctx.data, ctx.opts
+    save_tensors(ctx.run / "ratings.pt", data.context.state())
+    trained = load_run(ctx.run)
+    device = resolve_device(opts.loop.device)
+    train, val, test = data.extra["split"]
+    summary_parts = {}
+    test_pred = None
+    for name, rows in (("train", train), ("val", val), ("test", test)):
+        known = data.known(rows)
+        loader = data.pairs(known, batch_size=2048, folds=name == "train")  # training pairs as trained
+        preds = []
+        for model in trained.models:
+            p, y, _ = ctx.task.outputs(model.to(device), loader, device)
+            preds.append(p)
+        pred = np.mean(preds, axis=0) if preds and len(known) else np.zeros(0)
+        y = data.pack.ratings[known]
+        summary_parts[name] = score(y, pred) if len(known) else {"rmse": float("nan"), "mae": float("nan")}
+        if name == "test":
+            test_pred = (known, pred, np.std(preds, axis=0) if len(preds) > 1 and len(known) else None)
+    rows_out = data.row_table(test)
+    rows_out["rating"] = data.pack.ratings[test]
+    pred_col = np.full(len(test), np.nan)
+    position = {int(r): k for k, r in enumerate(test)}
+    known, pred, std = test_pred
+    pred_col[[position[int(r)] for r in known]] = pred
+    rows_out["rating_pred"] = pred_col
+    if std is not None:
+        std_col = np.full(len(test), np.nan)
+        std_col[[position[int(r)] for r in known]] = std
+        rows_out["rating_std"] = std_col
+    rows_out["error"] = [_cold_reason(data, int(r)) for r in test]
+    with atomic_open(ctx.run / "test_predictions.csv", "w", newline="") as handle:
+        rows_out.to_csv(handle, index=False, float_format="%.6g")
+    if opts.plots:
+        _plots(ctx.run)
+    counts = {**data.counts, "train": len(train), "val": len(data.known(val)), "test": len(known)}
+    return {
+        "run": str(ctx.run), "kind": domain.name, "task": "rating", "targets": ["rating"], "model": opts.model.name,
+        "members": len(ctx.splits), "split": "test file" if opts.options.get("test_file") else opts.split,
+        "unit": "ratings", "ratings": counts, "train": summary_parts["train"], "val": summary_parts["val"],
+        "test": summary_parts["test"],
+    }
+
+
+def _cold_reason(data: RatingsDataset, row: int) -> str:
+    if data.pack.users[row] < 0:
+        return f"cold start: user '{data.pack.user_id[row]}' has no training rating"
+    if data.pack.items[row] < 0:
+        return f"cold start: item '{data.pack.item_id[row]}' has no training rating"
+    return ""
+
+
+def _plots(run) -> None:
+    """``learning_curve.png`` (training loss, validation RMSE) and ``rmse_curve.png`` (train,
+    validation and test RMSE per epoch)."""
+    from gnncli.io import atomic_path
+    from gnncli.train import plots
+
+    history = pd.read_csv(run / "metrics.csv")
+    plots.learning_curve(history, "rmse", run / "learning_curve.png")
+    plt = plots._pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    several = history["member"].nunique() > 1
+    for member, rows in history.groupby("member"):
+        tag = f" (member {member})" if several else ""
+        for col, label in (("val_train_rmse", "train"), ("val_rmse", "validation"), ("val_test_rmse", "test")):
+            if col in rows:
+                ax.plot(rows["epoch"], rows[col], label=label + tag)
+    ax.set(xlabel="epoch", ylabel="RMSE", title="RMSE per epoch")
+    ax.legend(fontsize=7)
+    with atomic_path(run / "rmse_curve.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
