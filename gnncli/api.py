@@ -212,6 +212,7 @@ def _train_members(
         history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
         torch.manual_seed(loop.seed)
         model = build_model(model_config)
+        domain.prepare_model(model, data, train_idx)
         label = f"member {member + 1}/{len(splits)}" if len(splits) > 1 else "training"
         bar = reporter.start(label, loop.epochs, completed=epochs_kept)
         member_task = task if shared else domain.make_task(data, opts, train_idx)
