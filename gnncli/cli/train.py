@@ -29,6 +29,8 @@ Examples:
   gnn train tox21.csv --split scaffold --model gine --ensemble 3
 
   gnn train --resume runs/esol
+
+  gnn train small.csv --target logS --from runs/esol --freeze-encoder
 """)
 
 _PANEL = "Training"
@@ -110,6 +112,8 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option(help="Folds for --split kfold.", rich_help_panel=_PANEL)] = 5,
         split_col: Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)] = None,
         ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.", rich_help_panel=_PANEL)] = 1,
+        from_run: Annotated[Optional[str], typer.Option("--from", metavar="RUN", help="Start each member from the encoder of a trained run (transfer learning): its encoder settings come too, its featurizer must be this input's; the head is new.", rich_help_panel=_PANEL)] = None,
+        freeze_encoder: Annotated[bool, typer.Option("--freeze-encoder", help="With --from: keep the run's encoder as it is and train only the head.", rich_help_panel=_PANEL)] = False,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG plots.")] = True,
@@ -147,7 +151,8 @@ def register(app: typer.Typer) -> None:
                         warmup_epochs=warmup, patience=patience, grad_clip=grad_clip or None, seed=seed, device=device,
                         steps_per_epoch=steps_per_epoch,
                     ),
-                    workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
+                    workers=workers or None, cache=cache, plots=plots, out=out, init_from=from_run,
+                    freeze_encoder=freeze_encoder, options=domain_options or {},
                 )
                 summary = api.train(opts, reporter)
         for warning in summary.get("warnings", []):
