@@ -42,7 +42,9 @@ class TrainOptions:
     None takes the kind's default model.
 
     ``init_from`` names a trained run whose encoder each member starts from (transfer learning;
-    the encoder's settings are that run's), and ``freeze_encoder`` keeps it as it is.
+    the encoder's settings are that run's), and ``freeze_encoder`` keeps it as it is. ``search``
+    > 0 first tries that many settings of hidden size, depth, dropout, learning rate and batch
+    size on the validation rows (:mod:`gnncli.train.search`) and trains the best.
     """
 
     data: str | None = None
@@ -64,6 +66,7 @@ class TrainOptions:
     out: str | None = None
     init_from: str | None = None
     freeze_encoder: bool = False
+    search: int = 0
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -98,10 +101,14 @@ def _checked(opts: TrainOptions, domain: Domain) -> TrainOptions:
         raise UsageError(f"--ensemble {opts.ensemble}: must be at least 1")
     if opts.loop.epochs < 1:
         raise UsageError(f"--epochs {opts.loop.epochs}: must be at least 1")
+    if opts.search < 0:
+        raise UsageError(f"--search {opts.search}: must be at least 0")
     if opts.freeze_encoder and not opts.init_from:
         raise UsageError("--freeze-encoder needs --from RUN (the run whose encoder is kept)")
     model = ModelConfig.from_dict({**opts.model.to_dict(), "name": name})
     if opts.init_from:
+        if opts.search:
+            raise UsageError("--search and --from do not go together: the encoder's settings are the run's")
         source = _source_config(opts.init_from)
         if source.get("kind") != domain.name:
             raise UsageError(f"--from {opts.init_from}: a run on {source.get('kind')} input, and this input is {domain.name}")
@@ -184,8 +191,27 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
             raise type(exc)(f"--from {opts.init_from}: {exc}") from None
     splits = domain.split(opts, data)
     domain.make_task(data, opts, splits[0][0])  # a --metric that does not fit fails before the run folder exists
+    trials = None
+    if opts.search:
+        from gnncli.train.search import search_settings
+
+        opts, trials = search_settings(opts, domain, data, splits[0], reporter)
     run.mkdir(parents=True, exist_ok=True)
-    return _train_members(run, opts, domain, data, splits, reporter, started=time.time())
+    if trials is not None:
+        with atomic_open(run / "search.csv", "w", newline="") as handle:
+            trials.to_csv(handle, index=False)
+    summary = _train_members(run, opts, domain, data, splits, reporter, started=time.time())
+    if trials is not None:
+        best = trials.loc[trials["best"]].iloc[0]
+        summary["search"] = {"trials": int(len(trials)), "completed": int((trials["state"] == "COMPLETE").sum()),
+                             "best": {k[len("params_"):]: _plain(best[k]) for k in trials.columns if k.startswith("params_")},
+                             "best_value": float(best["value"])}
+        write_json(run / "metrics.json", summary)
+    return summary
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
 
 
 def resume_point(run_dir: str) -> dict:

@@ -31,6 +31,8 @@ Examples:
   gnn train --resume runs/esol
 
   gnn train small.csv --target logS --from runs/esol --freeze-encoder
+
+  gnn train data.csv --target logS --search 20
 """)
 
 _PANEL = "Training"
@@ -114,6 +116,7 @@ def register(app: typer.Typer) -> None:
         ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.", rich_help_panel=_PANEL)] = 1,
         from_run: Annotated[Optional[str], typer.Option("--from", metavar="RUN", help="Start each member from the encoder of a trained run (transfer learning): its encoder settings come too, its featurizer must be this input's; the head is new.", rich_help_panel=_PANEL)] = None,
         freeze_encoder: Annotated[bool, typer.Option("--freeze-encoder", help="With --from: keep the run's encoder as it is and train only the head.", rich_help_panel=_PANEL)] = False,
+        search: Annotated[int, typer.Option(metavar="N", help="First try N settings of hidden size, depth, dropout, learning rate and batch size on the validation rows (Optuna's TPE, pruning poor trials; pip install 'gnncli[search]'), then train the best; the trials go to search.csv.", rich_help_panel=_PANEL)] = 0,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG plots.")] = True,
@@ -152,7 +155,7 @@ def register(app: typer.Typer) -> None:
                         steps_per_epoch=steps_per_epoch,
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, init_from=from_run,
-                    freeze_encoder=freeze_encoder, options=domain_options or {},
+                    freeze_encoder=freeze_encoder, search=search, options=domain_options or {},
                 )
                 summary = api.train(opts, reporter)
         for warning in summary.get("warnings", []):
