@@ -73,6 +73,8 @@ def test_two_molecules_per_row_use_both_through_train_predict_embed_and_resume(t
     assert not last_json(result.output)["warnings"]
     run = load_run(tmp_path / "run")
     assert run.config["model"]["parts"] == 2 and run.config["domain"]["columns"] == ["smiles", "solvent"]
+    tests = pd.read_csv(tmp_path / "run" / "test_predictions.csv")
+    assert list(tests.columns) == ["row", "smiles", "solvent", "peakwavs_max_true", "peakwavs_max_pred"]
     rows = frame[["smiles", "solvent"]].head(4)
     swapped = rows.assign(solvent=["ClCCl", "O", "O", "CO"])
     a, b = _predict(tmp_path / "run", rows, tmp_path), _predict(tmp_path / "run", swapped, tmp_path)
@@ -215,3 +217,23 @@ def test_sample_weights_reach_the_loss_and_bad_ones_name_their_row(tmp_path):
     frame.to_csv(tmp_path / "w.csv", index=False)
     bad = invoke("train", tmp_path / "w.csv", "-t", "logp", "--weight-col", "w", *FAST, "--out", tmp_path / "bad")
     assert bad.exit_code == 1 and f"w.csv: line 7: weight 'w' is '-1.0'" in " ".join(bad.output.split())
+
+
+def test_rows_of_several_columns_are_cached_with_their_columns(tmp_path, monkeypatch):
+    import gnncli.domains.molecules.reader as reader
+    from gnncli.domains.molecules.columns import choose_inputs
+
+    _two_molecules(tmp_path)
+    mf = reader.read_molecules(str(tmp_path / "mol+mol.csv"))
+    featurizer, _ = choose_inputs(mf, {"smiles_col": ["smiles", "solvent"]}, [])
+    key = reader.file_cache_key(str(tmp_path / "mol+mol.csv"), "smiles", featurizer, "csv")
+    first = reader.featurize_frame(mf, featurizer, cache_key=key)[0]
+
+    def boom(*args, **kwargs):
+        raise AssertionError("featurized again despite the cache")
+
+    monkeypatch.setattr(reader, "featurize_rows", boom)
+    again = reader.featurize_frame(mf, featurizer, cache_key=key)[0]
+    assert torch.equal(first.node["part"], again.node["part"]) and torch.equal(first.x, again.x)
+    swapped, _ = choose_inputs(mf, {"smiles_col": ["solvent", "smiles"]}, [])
+    assert reader.file_cache_key(str(tmp_path / "mol+mol.csv"), "smiles", swapped, "csv") != key

@@ -51,11 +51,18 @@ class MoleculeDataset(Dataset):
         return [smiles[int(self.extra["rows"][i])] for i in indices]
 
     def row_table(self, indices):
+        """The file row of each item and what it was read from (its SMILES; every molecule,
+        reaction and descriptor column for rows of several)."""
         import pandas as pd
 
         mf = self.extra["mol_frame"]
         rows = self.extra["rows"][indices]
-        return pd.DataFrame({"row": rows + 0, mf.smiles_col: [mf.smiles[i] for i in rows]})
+        columns = getattr(self.extra.get("featurizer"), "input_columns", None) or [mf.smiles_col]
+        table = {"row": rows + 0}
+        for column in columns:
+            values = mf.frame[column].to_numpy()
+            table[column] = [values[i] for i in rows]
+        return pd.DataFrame(table)
 
 
 class MoleculesDomain(Domain):
