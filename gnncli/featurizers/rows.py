@@ -79,6 +79,21 @@ class RowFeaturizer:
         per_molecule = sum(feature_width(name) for name in self.molecule_features)
         return self.num_descriptors + per_molecule * self.kinds.count("molecule")
 
+    def fingerprint_columns(self) -> list[int]:
+        """Positions in ``features`` of fingerprint bits and counts (``morgan``, ``morgan_binary``):
+        features that are already on a common scale, and that standardizing would blow up (a bit
+        set in one training molecule in a thousand would become a value of about 30)."""
+        columns, at = [], self.num_descriptors
+        for kind in self.kinds:
+            if kind != "molecule":
+                continue
+            for name in self.molecule_features:
+                width = feature_width(name)
+                if name.startswith("morgan"):
+                    columns.extend(range(at, at + width))
+                at += width
+        return columns
+
     @property
     def spec(self) -> dict:
         """What identifies this featurizer in a run (the graph featurizer's spec under ``graph``)."""

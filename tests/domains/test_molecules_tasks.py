@@ -175,6 +175,8 @@ def test_descriptor_columns_and_computed_features_widen_the_head(tmp_path):
         model = load_run(tmp_path / name).models[0]
         widths[name] = model.head[1].in_features
     assert widths == {"none": 16, "descriptors": 18, "morgan": 16 + 2048}
+    morgan = load_run(tmp_path / "morgan").models[0]
+    assert not morgan.feature_mean.any() and (morgan.feature_std == 1).all()  # fingerprint counts as they are
     model = load_run(tmp_path / "descriptors").models[0]
     train = json.loads((tmp_path / "descriptors" / "splits.json").read_text())[0]["train"]
     assert model.feature_mean[0] == pytest.approx(frame["temperature"].to_numpy()[train].mean(), rel=1e-5)

@@ -31,3 +31,11 @@ def test_computed_features_and_spec_round_trip():
     assert np.isfinite(features).all() and features[0, :MORGAN_BITS].sum() < features[1, :MORGAN_BITS].sum()
     again = RowFeaturizer.from_spec(f.spec, ["smi"])
     assert again == f and again.columns == ("smi",)
+
+
+def test_fingerprint_columns_are_the_morgan_blocks_of_molecule_components():
+    f = RowFeaturizer(("molecule", "reaction", "molecule"), ("a", "r", "b"), ("t", "p"), ("rdkit2d", "morgan"))
+    columns = f.fingerprint_columns()
+    width = len(rdkit2d_names())
+    first = 2 + width
+    assert columns == [*range(first, first + MORGAN_BITS), *range(first + MORGAN_BITS + width, f.feature_dim)]

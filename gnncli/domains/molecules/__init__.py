@@ -222,6 +222,18 @@ class MoleculesDomain(Domain):
                       graph_features=getattr(featurizer, "feature_dim", 0))
         return ModelConfig.from_dict(config)
 
+    def prepare_model(self, model, data: MoleculeDataset, train_rows) -> None:
+        """Standardize descriptors and RDKit descriptors on the training rows; fingerprint bits and
+        counts are fed as they are."""
+        super().prepare_model(model, data, train_rows)
+        columns = getattr(data.extra["featurizer"], "fingerprint_columns", lambda: [])()
+        if columns and hasattr(model, "feature_mean"):
+            import torch
+
+            with torch.no_grad():
+                model.feature_mean[columns] = 0.0
+                model.feature_std[columns] = 1.0
+
     def featurizer_spec(self, data: MoleculeDataset) -> dict:
         return data.extra["featurizer"].spec
 
