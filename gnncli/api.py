@@ -21,7 +21,7 @@ import torch
 
 from gnncli.domains import Domain, get_domain, resolve_domain
 from gnncli.domains.base import check_options
-from gnncli.errors import UsageError
+from gnncli.errors import GnnError, UsageError
 from gnncli.inference import InferenceSettings
 from gnncli.io import atomic_open, load_tensors, read_json, save_tensors, write_json
 from gnncli.models import ModelConfig, build_model, model_names
@@ -40,6 +40,11 @@ class TrainOptions:
     ``kind`` names the kind of input (None: recognised from ``data``); ``options`` holds that
     kind's own options by name (:class:`~gnncli.domains.base.DomainOption`). ``model.name``
     None takes the kind's default model.
+
+    ``init_from`` names a trained run whose encoder each member starts from (transfer learning;
+    the encoder's settings are that run's), and ``freeze_encoder`` keeps it as it is. ``search``
+    > 0 first tries that many settings of hidden size, depth, dropout, learning rate and batch
+    size on the validation rows (:mod:`gnncli.train.search`) and trains the best.
     """
 
     data: str | None = None
@@ -59,6 +64,9 @@ class TrainOptions:
     cache: bool = True
     plots: bool = True
     out: str | None = None
+    init_from: str | None = None
+    freeze_encoder: bool = False
+    search: int = 0
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -93,8 +101,59 @@ def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
         raise UsageError(f"--ensemble {opts.ensemble}: must be at least 1")
     if opts.loop.epochs < 1:
         raise UsageError(f"--epochs {opts.loop.epochs}: must be at least 1")
+    if opts.search < 0:
+        raise UsageError(f"--search {opts.search}: must be at least 0")
+    if opts.freeze_encoder and not opts.init_from:
+        raise UsageError("--freeze-encoder needs --from RUN (the run whose encoder is kept)")
     model = ModelConfig.from_dict({**opts.model.to_dict(), "name": name})
+    if opts.init_from:
+        if opts.search:
+            raise UsageError("--search and --from do not go together: the encoder's settings are the run's")
+        source = _source_config(opts.init_from)
+        if source.get("kind") != domain.name:
+            raise UsageError(f"--from {opts.init_from}: a run on {source.get('kind')} input, and this input is {domain.name}")
+        # The encoder is the run's: its settings come with it; the head's are this run's.
+        theirs = source["model"]
+        model = ModelConfig.from_dict({**model.to_dict(), **{k: theirs[k] for k in _ENCODER_SETTINGS if k in theirs}})
     return replace(opts, kind=domain.name, model=model, options=options)
+
+
+#: What the encoder of a run is built from (``gnn train --from`` takes them from the run).
+_ENCODER_SETTINGS = ("name", "hidden", "depth", "virtual_node", "params")
+
+
+def _source_config(run_dir: str) -> dict:
+    """The ``config.json`` of the run ``--from`` names (a finished run)."""
+    from gnncli.errors import CheckpointError
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"--from {run_dir}: not a run folder (no config.json)")
+    config = upgrade_config(read_json(path))
+    if config.get("status") != "complete" or "model" not in config:
+        raise CheckpointError(f"--from {run_dir}: the run is not complete (finish it with gnn train --resume {run_dir})")
+    return config
+
+
+def _start_from(model, run_dir: str, member: int, freeze: bool) -> None:
+    """Copy the encoder weights of member ``member`` (modulo the run's members) of ``run_dir``
+    into ``model``; with ``freeze``, they stay fixed in training."""
+    from gnncli.errors import CheckpointError
+
+    encoder = getattr(model, "encoder", None)
+    if encoder is None:
+        raise UsageError(f"--from: model {type(model).__name__} has no encoder of its own to start from")
+    members = int(_source_config(run_dir)["members"])
+    file = model_path(Path(run_dir), member % members)
+    saved = load_tensors(file)["state_dict"]
+    weights = {k[len("encoder."):]: v for k, v in saved.items() if k.startswith("encoder.")}
+    ours = encoder.state_dict()
+    if set(weights) != set(ours) or any(weights[k].shape != ours[k].shape for k in ours):
+        raise CheckpointError(f"{file}: its encoder does not fit this model's (different settings or input widths)")
+    encoder.load_state_dict(weights)
+    if freeze:
+        for param in encoder.parameters():
+            param.requires_grad_(False)
 
 
 def _new_run_dir(opts: TrainOptions) -> Path:
@@ -125,10 +184,34 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     resolve_device(opts.loop.device)  # fail early on a bad --device
     run = _new_run_dir(opts)
     data = domain.prepare(opts, reporter)
+    if opts.init_from:
+        try:
+            domain.check_transfer(_source_config(opts.init_from), data)
+        except GnnError as exc:
+            raise type(exc)(f"--from {opts.init_from}: {exc}") from None
     splits = domain.split(opts, data)
     domain.make_task(data, opts, splits[0][0])  # a --metric that does not fit fails before the run folder exists
+    trials = None
+    if opts.search:
+        from gnncli.train.search import search_settings
+
+        opts, trials = search_settings(opts, domain, data, splits[0], reporter)
     run.mkdir(parents=True, exist_ok=True)
-    return _train_members(run, opts, domain, data, splits, reporter, started=time.time())
+    if trials is not None:
+        with atomic_open(run / "search.csv", "w", newline="") as handle:
+            trials.to_csv(handle, index=False)
+    summary = _train_members(run, opts, domain, data, splits, reporter, started=time.time())
+    if trials is not None:
+        best = trials.loc[trials["best"]].iloc[0]
+        summary["search"] = {"trials": int(len(trials)), "completed": int((trials["state"] == "COMPLETE").sum()),
+                             "best": {k[len("params_"):]: _plain(best[k]) for k in trials.columns if k.startswith("params_")},
+                             "best_value": float(best["value"])}
+        write_json(run / "metrics.json", summary)
+    return summary
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
 
 
 def resume_point(run_dir: str) -> dict:
@@ -212,6 +295,12 @@ def _train_members(
         history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
         torch.manual_seed(loop.seed)
         model = build_model(model_config)
+        domain.prepare_model(model, data, train_idx)
+        if opts.init_from and state is None:  # a resumed member has its own weights already
+            _start_from(model, opts.init_from, member, opts.freeze_encoder)
+        elif opts.init_from and opts.freeze_encoder:
+            for param in model.encoder.parameters():
+                param.requires_grad_(False)
         label = f"member {member + 1}/{len(splits)}" if len(splits) > 1 else "training"
         bar = reporter.start(label, loop.epochs, completed=epochs_kept)
         member_task = task if shared else domain.make_task(data, opts, train_idx)

@@ -114,7 +114,8 @@ def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, se
     sort_col = None
     for frame, outputs, valid, errors in domain.infer(run, inputs, options=options, settings=settings):
         frame = frame.copy()
-        pred_cols, std_cols, error_col = _columns(run.targets, len(run.models), list(frame.columns))
+        names = run.task.columns() if hasattr(run.task, "columns") else run.targets  # e.g. class probabilities
+        pred_cols, std_cols, error_col = _columns(names, len(run.models), list(frame.columns))
         for t, col in enumerate(pred_cols):
             column = np.full(len(frame), np.nan)
             if outputs is not None:
@@ -162,7 +163,7 @@ def embed_table(domain, run, inputs: list[str], out_path: str, *, options: dict,
     member = settings.member
     if not 0 <= member < len(run.models):
         raise UsageError(f"--member {member}: the run has members 0..{len(run.models) - 1}")
-    width = int(run.config["model"]["hidden"])
+    width = int(getattr(run.models[member], "embed_dim", run.config["model"]["hidden"]))
     counts = {"rows": 0, "embedded": 0, "invalid": 0, "dim": width}
     bar = reporter.start("embedding", None)
     with EmbeddingWriter(out_path, width) as writer:

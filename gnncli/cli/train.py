@@ -31,6 +31,10 @@ Examples:
   gnn train --resume runs/esol
 
   gnn train u1.base --test u1.test --out runs/ml100k
+
+  gnn train small.csv --target logS --from runs/esol --freeze-encoder
+
+  gnn train data.csv --target logS --search 20
 """)
 
 _PANEL = "Training"
@@ -83,8 +87,8 @@ def _complete_readouts(incomplete: str) -> list[str]:
 # Options that gnn benchmark shares (one definition, one help text).
 Kind = Annotated[Optional[str], typer.Option(help=f"Kind of input: {', '.join(DOMAINS)} (default: recognised from INPUT).", autocompletion=_complete_kinds)]
 Targets = Annotated[Optional[list[str]], typer.Option("--target", "-t", help="Target column (repeat for several). Default: every numeric column.")]
-Task = Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, else regression), or one the kind of input names, e.g. regression, classification.")]
-Metric = Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")]
+Task = Annotated[str, typer.Option(help="Task: auto (molecules: classification if every label is 0/1, multiclass if every label is an integer and a target has 3-10 classes, else regression), or one the kind of input names: regression, classification, multiclass, regression-mve (a mean and a variance per target).")]
+Metric = Annotated[Optional[str], typer.Option(help="Validation metric for early stopping; the task names its choices (regression: rmse, mae, r2, scaled_rmse, scaled_mae; classification: roc_auc, pr_auc, accuracy, mcc; multiclass: roc_auc, accuracy, macro_f1, cross_entropy; regression-mve: nll and regression's, miscalibration_area, spearman). Several regression targets select on scaled_rmse, each target's RMSE over its SD.")]
 Epochs = Annotated[Optional[int], typer.Option(help="Training epochs (default 50, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
 BatchSize = Annotated[Optional[int], typer.Option(help="Items (molecules, graphs, rating pairs) per batch (default 64, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
 Lr = Annotated[Optional[float], typer.Option(help="Peak learning rate after warm-up (default 0.001, or the model's own).", rich_help_panel=_PANEL, show_default=False)]
@@ -130,6 +134,9 @@ def register(app: typer.Typer) -> None:
         folds: Annotated[int, typer.Option(help="Folds for --split kfold.", rich_help_panel=_PANEL)] = 5,
         split_col: SplitCol = None,
         ensemble: Annotated[int, typer.Option(help="Models trained with different seeds (with --split kfold: per fold); predictions average them.", rich_help_panel=_PANEL)] = 1,
+        from_run: Annotated[Optional[str], typer.Option("--from", metavar="RUN", help="Start each member from the encoder of a trained run (transfer learning): its encoder settings come too, its featurizer must be this input's; the head is new.", rich_help_panel=_PANEL)] = None,
+        freeze_encoder: Annotated[bool, typer.Option("--freeze-encoder", help="With --from: keep the run's encoder as it is and train only the head.", rich_help_panel=_PANEL)] = False,
+        search: Annotated[int, typer.Option(metavar="N", help="First try N settings of hidden size, depth, dropout, learning rate and batch size on the validation rows (Optuna's TPE, pruning poor trials; pip install 'gnncli[search]'), then train the best; the trials go to search.csv.", rich_help_panel=_PANEL)] = 0,
         workers: Annotated[int, typer.Option(help="Featurization processes (0: automatic).")] = 0,
         cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse featurized files from the cache.")] = True,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write PNG plots.")] = True,
@@ -170,7 +177,8 @@ def register(app: typer.Typer) -> None:
                         grad_clip=grad_clip or None, seed=seed, device=device,
                         steps_per_epoch=steps_per_epoch,
                     ),
-                    workers=workers or None, cache=cache, plots=plots, out=out, options=domain_options or {},
+                    workers=workers or None, cache=cache, plots=plots, out=out, init_from=from_run,
+                    freeze_encoder=freeze_encoder, search=search, options=domain_options or {},
                 )
                 summary = api.train(opts, reporter)
         for warning in summary.get("warnings", []):

@@ -357,6 +357,25 @@ class Domain:
             "out_channels": len(data.targets), "level": pack.target_level or model.level,
         })
 
+    def prepare_model(self, model, data: Dataset, train_rows) -> None:
+        """Fit what ``model`` standardizes of its inputs on the training items ``train_rows``, before
+        a member trains: by default the per-item ``features`` of the pack, for a model with graph
+        features (see :class:`~gnncli.models.model.GraphModel`)."""
+        pack = getattr(data, "pack", None)
+        fit = getattr(model, "fit_feature_scaling", None)
+        if fit is not None and pack is not None and "features" in getattr(pack, "graph", {}):
+            import torch
+
+            fit(pack.graph["features"][torch.as_tensor(train_rows, dtype=torch.long)])
+
+    def check_transfer(self, source_config: dict, data: Dataset) -> None:
+        """Raise :class:`~gnncli.errors.InputError` unless an encoder trained on the run described
+        by ``source_config`` can read ``data`` (``gnn train --from``): by default, the featurizers
+        must be the same."""
+        if source_config.get("featurizer") != self.featurizer_spec(data):
+            raise InputError(f"the run was trained with featurizer {source_config.get('featurizer')}, "
+                             f"and this input gives {self.featurizer_spec(data)}")
+
     def upgrade_config(self, config: dict, from_format: int) -> dict:
         """A run's ``config.json`` of an earlier format, with this domain's entries where this
         release keeps them (the generic part is already moved)."""

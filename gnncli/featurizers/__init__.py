@@ -1,4 +1,5 @@
-"""Featurizers: small callables that turn one item (an atom, a bond, a molecule) into numbers."""
+"""Featurizers: small callables that turn one item (an atom, a bond, a molecule, a reaction, a
+table row of several) into numbers."""
 
 from gnncli.featurizers.molecule import (
     AtomFeaturizer,
@@ -6,5 +7,8 @@ from gnncli.featurizers.molecule import (
     MoleculeFeaturizer,
     MolGraph,
 )
+from gnncli.featurizers.reaction import CGRFeaturizer, Reaction, parse_reaction
+from gnncli.featurizers.rows import RowFeaturizer
 
-__all__ = ["AtomFeaturizer", "BondFeaturizer", "MolGraph", "MoleculeFeaturizer"]
+__all__ = ["AtomFeaturizer", "BondFeaturizer", "CGRFeaturizer", "MolGraph", "MoleculeFeaturizer", "Reaction",
+           "RowFeaturizer", "parse_reaction"]

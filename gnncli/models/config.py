@@ -49,6 +49,12 @@ class ModelConfig:
     ``dropout=None`` likewise (3 and 0 unless the registration says otherwise). ``level="node"`` drops the
     readout: one output per node (binding sites, per-node powers). ``params`` holds a model's
     own hyperparameters (e.g. filter taps), which its builder checks.
+
+    Two settings describe inputs beyond one graph per item, for the ``GraphModel`` assembly:
+    ``parts`` > 1 when an item is several graphs (a solute and its solvent: nodes carry a ``part``
+    index), each read out on its own and the vectors joined, in part order; ``graph_features``
+    the width of per-item features (descriptors: the batch's ``features`` [B, F]) appended to the
+    joined vector before the head.
     """
 
     name: str | None = None
@@ -63,6 +69,8 @@ class ModelConfig:
     ffn_hidden: int | None = None
     virtual_node: bool = False
     level: str = "graph"
+    parts: int = 1
+    graph_features: int = 0
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,7 +81,7 @@ class ModelConfig:
             raise ValueError(f"unknown readout '{self.readout}' (choose from {', '.join(READOUTS)})")
         if self.level not in LEVELS:
             raise ValueError(f"unknown output level '{self.level}' (choose from {', '.join(LEVELS)})")
-        for key in ("in_channels", "edge_dim", "out_channels", "depth", "ffn_layers"):
+        for key in ("in_channels", "edge_dim", "out_channels", "depth", "ffn_layers", "graph_features"):
             value = getattr(self, key)
             if key == "depth" and value is None:
                 continue
@@ -83,6 +91,8 @@ class ModelConfig:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        if not isinstance(self.parts, int) or isinstance(self.parts, bool) or self.parts < 1:
+            raise ValueError(f"parts must be a positive integer, got {self.parts!r}")
         if self.dropout is not None and (not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
         if not isinstance(self.params, dict):

@@ -191,9 +191,17 @@ class GraphModel(nn.Module):
     ``encoder -> FFN head``, one per node. The encoder receives the whole batch (so an
     equivariant encoder can read ``pos``).
 
+    With ``config.parts`` = P > 1, an item is P graphs in one (no edges between them; node
+    ``part`` says which): one shared encoder, a readout per part, and the P vectors joined in part
+    order. With ``config.graph_features`` = F > 0, the batch's ``features`` [B, F] are standardized
+    (``feature_mean``/``feature_std``, buffers set by :meth:`fit_feature_scaling` on the training
+    items and saved with the weights) and appended before the head.
+
     Shapes:
-        input: a ``torch_geometric.data.Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``.
-        output: :meth:`forward` [B, out_channels]; :meth:`embed` [B, hidden] ([N, ...] per node).
+        input: a ``torch_geometric.data.Batch`` with ``x``, ``edge_index``, ``edge_attr``, ``batch``
+        (and ``part`` [N], ``features`` [B, F] as above).
+        output: :meth:`forward` [B, out_channels]; :meth:`embed` [B, embed_dim] with
+        ``embed_dim = P * hidden + F`` ([N, hidden] per node).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -202,20 +210,51 @@ class GraphModel(nn.Module):
         self.encoder = ENCODERS.get(config.name)(config)
         hidden = config.hidden
         self.readout = None if config.level == "node" else make_readout(config.readout, hidden)
+        if config.graph_features:
+            self.register_buffer("feature_mean", torch.zeros(config.graph_features))
+            self.register_buffer("feature_std", torch.ones(config.graph_features))
         layers: list[nn.Module] = []
-        width = hidden
+        width = self.embed_dim
         for _ in range(config.ffn_layers):
             layers += [nn.Dropout(config.dropout), nn.Linear(width, config.ffn_hidden), nn.ReLU()]
             width = config.ffn_hidden
         layers += [nn.Dropout(config.dropout), nn.Linear(width, config.out_channels)]
         self.head = nn.Sequential(*layers)
 
+    @property
+    def embed_dim(self) -> int:
+        """Width of :meth:`embed`: what the head reads."""
+        if self.readout is None:
+            return self.config.hidden
+        return self.config.parts * self.config.hidden + self.config.graph_features
+
     def embed(self, batch: Batch) -> Tensor:
-        """The readout vector of each graph (what ``gnn embed`` writes), or each node's state."""
+        """The readout vector of each graph (what ``gnn embed`` writes; with parts, theirs joined,
+        and with graph features, those standardized after them), or each node's state."""
         h = self.encoder(batch)
         if self.readout is None:
             return h
-        return self.readout(h, batch.batch, dim_size=batch.num_graphs)
+        parts = self.config.parts
+        if parts == 1:
+            out = self.readout(h, batch.batch, dim_size=batch.num_graphs)
+        else:
+            index = batch.batch * parts + batch.part
+            out = self.readout(h, index, dim_size=batch.num_graphs * parts).reshape(batch.num_graphs, -1)
+        if self.config.graph_features:
+            features = (batch.features.to(out.dtype) - self.feature_mean) / self.feature_std
+            out = torch.cat([out, features], dim=1)
+        return out
+
+    @torch.no_grad()
+    def fit_feature_scaling(self, features: Tensor) -> None:
+        """Standardize graph features with the mean and standard deviation of ``features`` [N, F]
+        (the training items'); a constant feature is only centred."""
+        if not self.config.graph_features:
+            return
+        features = features.double()
+        std = features.std(0, unbiased=False) if len(features) > 1 else torch.ones(features.size(1), dtype=features.dtype)
+        self.feature_mean.copy_(features.mean(0) if len(features) else torch.zeros_like(std))
+        self.feature_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
 
     def forward(self, batch: Batch) -> Tensor:
         return self.head(self.embed(batch))

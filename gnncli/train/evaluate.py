@@ -69,11 +69,16 @@ def evaluate_property_run(domain, ctx: RunContext) -> dict:
             test_rows.append(np.asarray(test_idx))
     test_rows = np.concatenate(test_rows) if test_rows else np.zeros(0, np.int64)
     test = {}
+    several = len(ctx.splits) // (opts.folds if opts.split == "kfold" else 1) > 1
     if preds:
         preds, stds, y, mask = np.concatenate(preds), np.concatenate(stds), np.concatenate(ys), np.concatenate(masks)
         test = task.score(y, preds, mask)
+        if several and hasattr(task, "score_spread"):  # how well the members' spread tells the error
+            test.update(task.score_spread(y, preds, stds, mask))
     else:
-        preds = stds = y = np.zeros((0, len(data.targets)))
+        width = len(task.columns()) if hasattr(task, "columns") else len(data.targets)
+        preds = stds = np.zeros((0, width))
+        y = np.zeros((0, len(data.targets)))
         mask = np.zeros((0, len(data.targets)), dtype=bool)
     val = {k: float(np.nanmean([m[k] for m in val_metrics])) for k in val_metrics[0]} if val_metrics else {}
     summary = {
@@ -84,19 +89,24 @@ def evaluate_property_run(domain, ctx: RunContext) -> dict:
     if opts.split == "kfold":
         summary["folds"] = opts.folds
     table = data.row_table(test_rows)
-    several = len(ctx.splits) // (opts.folds if opts.split == "kfold" else 1) > 1
-    for t, name in enumerate(data.targets):
-        table[f"{name}_true"] = np.where(mask[:, t], y[:, t], np.nan)
-        table[f"{name}_pred"] = preds[:, t]
-        if several:
-            table[f"{name}_std"] = stds[:, t]
+    if hasattr(task, "test_columns"):  # the task names its columns (class probabilities, variances)
+        for name, column in task.test_columns(y, preds, stds, mask, several).items():
+            table[name] = column
+    else:
+        for t, name in enumerate(data.targets):
+            table[f"{name}_true"] = np.where(mask[:, t], y[:, t], np.nan)
+            table[f"{name}_pred"] = preds[:, t]
+            if several:
+                table[f"{name}_std"] = stds[:, t]
     with atomic_open(ctx.run / "test_predictions.csv", "w", newline="") as handle:
         table.to_csv(handle, index=False, float_format="%.6g")
     if opts.plots:
         import pandas as pd
 
         plots.learning_curve(pd.read_csv(ctx.run / "metrics.csv"), task.monitor, ctx.run / "learning_curve.png")
-        if len(test_rows):
+        if len(test_rows) and hasattr(task, "test_plots"):
+            task.test_plots(y, preds, mask, ctx.run)
+        elif len(test_rows):
             if data.task_type == "regression":
                 plots.parity(y, preds, mask, data.targets, ctx.run / "parity.png")
             else:

@@ -14,8 +14,14 @@ CLASSIFICATION = ("roc_auc", "pr_auc", "accuracy", "mcc")
 #: Per-target RMSE / MAE in units of each target's training-set standard deviation, averaged over
 #: targets (what multi-target regression selects models on): ``scaled_<metric>`` for these.
 SCALABLE = ("rmse", "mae")
+#: Metrics of class probabilities against integer class labels (one-vs-rest ROC-AUC, macro F1).
+MULTICLASS = ("accuracy", "macro_f1", "roc_auc", "cross_entropy")
+#: Metrics of a predicted mean and variance: Gaussian negative log-likelihood, the miscalibration
+#: area of the central intervals, and the Spearman correlation of |error| with the predicted spread.
+UNCERTAINTY = ("nll", "miscalibration_area", "spearman")
 #: Whether a larger value of each metric is better.
 HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "roc_auc": True, "pr_auc": True, "accuracy": True, "mcc": True,
+                    "macro_f1": True, "cross_entropy": False, "nll": False, "miscalibration_area": False, "spearman": True,
                     **{f"scaled_{m}": False for m in SCALABLE}}
 
 
@@ -100,6 +106,108 @@ def _mcc(a: np.ndarray, p: np.ndarray) -> float:
 
 def mcc(y_true, y_prob, mask):
     return _per_target(_mcc, y_true, y_prob, mask)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of ``a`` and ``b`` (ties at average ranks; NaN if either is constant)."""
+    if len(a) < 2:
+        return float("nan")
+    ra, rb = rankdata(np.asarray(a, float)), rankdata(np.asarray(b, float))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = float(np.sqrt(np.sum(ra**2) * np.sum(rb**2)))
+    return float("nan") if denom == 0 else float(np.sum(ra * rb) / denom)
+
+
+def _z_scores(bins: int) -> np.ndarray:
+    """Half-widths, in standard deviations, of the central Gaussian intervals holding 0, 1/bins, ..., 1."""
+    from statistics import NormalDist
+
+    normal = NormalDist()
+    inner = [normal.inv_cdf(0.5 + p / 2) for p in np.arange(1, bins) / bins]
+    return np.array([0.0, *inner, np.inf])
+
+
+def calibration_curve(error: np.ndarray, std: np.ndarray, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Expected and observed fractions of errors inside the central Gaussian intervals of each
+    predicted ``std``: ``(expected [bins + 1], observed [bins + 1])``; a calibrated model has them equal."""
+    expected = np.linspace(0, 1, bins + 1)
+    ratio = np.abs(error) / np.maximum(std, 1e-12)
+    observed = np.array([np.mean(ratio <= z) for z in _z_scores(bins)])
+    return expected, observed
+
+
+def miscalibration_area(error: np.ndarray, std: np.ndarray, bins: int = 100) -> float:
+    """The area between the calibration curve and the diagonal (0: calibrated, 0.5 at worst), as
+    Chemprop's ``miscalibration_area`` (Tran et al. 2020)."""
+    if len(error) == 0:
+        return float("nan")
+    expected, observed = calibration_curve(error, std, bins)
+    gap = np.abs(observed - expected)
+    return float(np.sum((gap[1:] + gap[:-1]) / 2 * np.diff(expected)))
+
+
+def uncertainty_scores(y_true: np.ndarray, mean: np.ndarray, var: np.ndarray, mask: np.ndarray,
+                       names: list[str]) -> dict:
+    """Calibration of a predicted ``mean`` and ``var`` [N, T] (original units) against ``y_true``:
+    ``nll`` (mean Gaussian negative log-likelihood), ``miscalibration_area`` and ``spearman``
+    (rank correlation of |error| with the predicted std); per target too when there are several."""
+    fns = {
+        "nll": lambda a, m, v: float(np.mean(0.5 * (np.log(2 * np.pi * v) + (a - m) ** 2 / v))),
+        "miscalibration_area": lambda a, m, v: miscalibration_area(a - m, np.sqrt(v)),
+        "spearman": lambda a, m, v: spearman(np.abs(a - m), v),
+    }
+    out: dict[str, float] = {}
+    for metric, fn in fns.items():
+        values = np.full(y_true.shape[1], np.nan)
+        for t in range(y_true.shape[1]):
+            m = mask[:, t].astype(bool)
+            if m.any():
+                values[t] = fn(y_true[m, t], mean[m, t], np.maximum(var[m, t], 1e-12))
+        out[metric] = _finite_mean(values)
+        if len(names) > 1:
+            out.update({f"{metric}/{name}": float(v) for name, v in zip(names, values)})
+    return out
+
+
+def _macro_f1(labels: np.ndarray, predicted: np.ndarray, classes: int) -> float:
+    scores = []
+    for c in range(classes):
+        tp = np.sum((predicted == c) & (labels == c))
+        fp = np.sum((predicted == c) & (labels != c))
+        fn = np.sum((predicted != c) & (labels == c))
+        if tp + fp + fn:
+            scores.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def _ovr_roc_auc(labels: np.ndarray, probs: np.ndarray) -> float:
+    """One-vs-rest ROC-AUC averaged over the classes that are present and absent somewhere."""
+    aucs = [_roc_auc((labels == c).astype(float), probs[:, c]) for c in range(probs.shape[1])]
+    aucs = [a for a in aucs if np.isfinite(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def multiclass_scores(y_true: np.ndarray, probs: np.ndarray, mask: np.ndarray, names: list[str]) -> dict:
+    """Scores of class probabilities ``probs`` [N, T, C] against class indices ``y_true`` [N, T]:
+    ``accuracy``, ``macro_f1`` (F1 per class, averaged over the classes seen), ``roc_auc`` (one
+    vs rest, macro-averaged) and ``cross_entropy``; per target too when there are several."""
+    fns = {
+        "accuracy": lambda a, p: float(np.mean(p.argmax(1) == a)),
+        "macro_f1": lambda a, p: _macro_f1(a, p.argmax(1), p.shape[1]),
+        "roc_auc": _ovr_roc_auc,
+        "cross_entropy": lambda a, p: float(-np.mean(np.log(np.clip(p[np.arange(len(a)), a], 1e-12, 1)))),
+    }
+    out: dict[str, float] = {}
+    for metric, fn in fns.items():
+        values = np.full(y_true.shape[1], np.nan)
+        for t in range(y_true.shape[1]):
+            m = mask[:, t].astype(bool)
+            if m.any():
+                values[t] = fn(y_true[m, t].astype(np.int64), probs[m, t])
+        out[metric] = _finite_mean(values)
+        if len(names) > 1:
+            out.update({f"{metric}/{name}": float(v) for name, v in zip(names, values)})
+    return out
 
 
 METRICS = {"rmse": rmse, "mae": mae, "r2": r2, "roc_auc": roc_auc, "pr_auc": pr_auc, "accuracy": accuracy, "mcc": mcc}

@@ -176,3 +176,37 @@ def test_model_params_are_checked_by_the_builder():
         _model("gin", params={"aggr": "median"})
     with pytest.raises(ValueError, match="must be a positive integer dividing"):
         _model("gps", params={"heads": 5})
+
+
+def test_parts_are_read_out_apart_and_features_are_standardized_before_the_head():
+    """An item of two graphs gives two readouts side by side; graph features follow, scaled."""
+    from gnncli.models import ModelConfig, build_model
+    from gnncli.testing import molecule_pack
+
+    pack = molecule_pack(["CCO", "O", "c1ccccc1", "CO"])
+    # two items: (CCO, O) and (c1ccccc1, CO), each as one graph of two parts
+    merged = pack.subset([0, 1]), pack.subset([2, 3])
+    import torch
+
+    from gnncli.domains.pack import GraphPack
+
+    def join(p):
+        edges = torch.cat([p.edge_index[:, : int(p.edge_ptr[1])], p.edge_index[:, int(p.edge_ptr[1]):] + int(p.node_ptr[1])], 1)
+        return GraphPack(edges, torch.tensor([0, int(p.node_ptr[2])]), torch.tensor([0, int(p.edge_ptr[2])]),
+                         {"x": p.x, "part": torch.repeat_interleave(torch.tensor([0, 1]), p.num_nodes)},
+                         {"edge_attr": p.edge_attr}, {"features": torch.tensor([[10.0, 5.0]])})
+
+    items = GraphPack.concat([join(m) for m in merged])
+    torch.manual_seed(0)
+    config = ModelConfig(name="dmpnn", in_channels=79, edge_dim=13, hidden=8, parts=2, graph_features=2)
+    model = build_model(config).eval()
+    assert model.embed_dim == 18 and model.head[1].in_features == 18
+    model.fit_feature_scaling(torch.tensor([[10.0, 5.0], [20.0, 5.0]]))
+    assert model.feature_mean.tolist() == [15.0, 5.0] and model.feature_std.tolist() == [5.0, 1.0]
+    with torch.no_grad():
+        joined = model.embed(items.batch([0, 1]))
+        single = model.encoder(pack.batch([0, 1, 2, 3]))
+    separate = torch.zeros(4, 8).index_add_(0, pack.batch([0, 1, 2, 3]).batch, single)
+    assert torch.allclose(joined[:, :16], separate.reshape(2, 16), atol=1e-5)
+    assert joined[:, 16:].tolist() == [[-1.0, 0.0], [-1.0, 0.0]]
+    assert "feature_mean" in model.state_dict()  # saved with the weights

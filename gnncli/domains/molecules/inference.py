@@ -22,10 +22,12 @@ from functools import partial
 import numpy as np
 import torch
 
-from gnncli.domains.molecules.reader import Featurizer, MoleculeFrame, default_workers, iter_molecules
+from gnncli.domains.molecules.columns import check_columns
+from gnncli.domains.molecules.reader import Featurizer, MoleculeFrame, default_workers, iter_molecules, pack_arrays
 from gnncli.domains.pack import GraphPack
 from gnncli.errors import InputError
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, featurize_batch
+from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
 from gnncli.inference import run_models
 from gnncli.parallel import BlockPool
 from gnncli.runs import TrainedRun, load_run
@@ -33,13 +35,17 @@ from gnncli.runtime import tune_allocator
 from gnncli.train.loop import resolve_device
 
 
-def iter_inputs(inputs: list[str], smiles_col: str | None, fmt: str | None, chunk_size: int) -> Iterator[MoleculeFrame]:
-    """Chunks of every input file in turn; all files must have the same columns."""
+def iter_inputs(inputs: list[str], smiles_col: str | None, fmt: str | None, chunk_size: int,
+                featurizer=None) -> Iterator[MoleculeFrame]:
+    """Chunks of every input file in turn; all files must have the same columns (and those
+    ``featurizer`` reads, for rows of several columns)."""
     columns = None
     for path in inputs:
         for mf in iter_molecules(path, smiles_col=smiles_col, fmt=fmt, chunk_size=chunk_size):
             if columns is None:
                 columns = list(mf.frame.columns)
+                if isinstance(featurizer, RowFeaturizer):
+                    check_columns(mf, featurizer)
             elif list(mf.frame.columns) != columns:
                 raise InputError(f"{path}: columns {list(mf.frame.columns)} differ from the first input's {columns}")
             yield mf
@@ -64,9 +70,22 @@ def _infer_block(smiles: list, *, embed: bool, member: int, batch_size: int, max
     return run_models(run, pack, torch.device("cpu"), batch_size, embed=embed, member=member), errors
 
 
+def _infer_rows_block(rows: list, *, featurizer: RowFeaturizer, embed: bool, member: int, batch_size: int,
+                      max_atoms: int | None) -> tuple:
+    """:func:`_infer_block` for rows of several columns (molecules, reactions, descriptors)."""
+    *arrays, errors = featurize_rows(featurizer, rows, max_atoms)
+    pack = pack_arrays(arrays)
+    return run_models(_WORKER["run"], pack, torch.device("cpu"), batch_size, embed=embed, member=member), errors
+
+
 def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, embed: bool,
-               member: int, batch_size: int, max_atoms: int | None) -> Iterator[tuple]:
-    work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size, max_atoms=max_atoms)
+               member: int, batch_size: int, max_atoms: int | None, featurizer=None) -> Iterator[tuple]:
+    featurizer = featurizer or run.featurizer
+    if isinstance(featurizer, RowFeaturizer):
+        work = partial(_infer_rows_block, featurizer=featurizer, embed=embed, member=member, batch_size=batch_size,
+                       max_atoms=max_atoms)
+    else:  # the plain case: one SMILES a row, as fast as it gets
+        work = partial(_infer_block, embed=embed, member=member, batch_size=batch_size, max_atoms=max_atoms)
     _WORKER.update(run=run, dir=str(run.path))
     pool = BlockPool(work, workers, initializer=_init_worker, initargs=(str(run.path), 1))
 
@@ -79,7 +98,7 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
     try:
         pending: deque = deque()
         for mf in chunks:
-            pending.append((mf, pool.submit(mf.smiles_to_featurize())))
+            pending.append((mf, pool.submit(mf.to_featurize(featurizer))))
             if len(pending) > 1:  # keep the next chunk queued so the workers never wait
                 yield gather(*pending.popleft())
         while pending:
@@ -91,11 +110,12 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
 # -- CUDA: featurize in workers, model in this process -----------------------------------------
 
 def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, device: torch.device,
-               embed: bool, member: int, batch_size: int, max_atoms: int | None) -> Iterator[tuple]:
-    with Featurizer(run.featurizer, workers, max_atoms) as featurize:
+               embed: bool, member: int, batch_size: int, max_atoms: int | None, featurizer=None) -> Iterator[tuple]:
+    featurizer = featurizer or run.featurizer
+    with Featurizer(featurizer, workers, max_atoms) as featurize:
         pending: deque = deque()
         for mf in chunks:
-            pending.append((mf, featurize.submit(mf.smiles_to_featurize())))
+            pending.append((mf, featurize.submit(mf.to_featurize(featurizer))))
             if len(pending) > workers:
                 done, handle = pending.popleft()
                 pack, valid, errors = featurize.collect(handle, done.record_errors)
@@ -108,15 +128,17 @@ def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
 
 def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, fmt: str | None = None,
           chunk_size: int = 10_000, workers: int | None = None, device: str = "auto", embed: bool = False,
-          member: int = 0, batch_size: int = 64, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Iterator[tuple]:
-    """Outputs for every chunk of ``inputs``, in order (see the module docstring)."""
+          member: int = 0, batch_size: int = 64, max_atoms: int | None = DEFAULT_MAX_ATOMS,
+          featurizer=None) -> Iterator[tuple]:
+    """Outputs for every chunk of ``inputs``, in order (see the module docstring). ``featurizer``
+    is the run's, reading the columns the user named (default: the run's own)."""
     dev = resolve_device(device)
     run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
-    chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size)
+    chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size, featurizer or run.featurizer)
     if dev.type == "cpu":
         yield from _fused_cpu(run, chunks, workers=n_workers, embed=embed, member=member, batch_size=batch_size,
-                              max_atoms=max_atoms)
+                              max_atoms=max_atoms, featurizer=featurizer)
     else:
         yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member,
-                              batch_size=batch_size, max_atoms=max_atoms)
+                              batch_size=batch_size, max_atoms=max_atoms, featurizer=featurizer)

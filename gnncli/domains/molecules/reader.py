@@ -29,6 +29,7 @@ from gnncli.domains.tables import is_number
 from gnncli.errors import InputError
 from gnncli.formats import check_format
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, MoleculeFeaturizer, featurize_batch, parse_smiles
+from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
 from gnncli.parallel import BLOCK_SIZE, BlockPool, lower_priority
 
@@ -80,6 +81,26 @@ class MoleculeFrame:
         for pos in self.record_errors:
             smiles[pos] = None
         return smiles
+
+    def require(self, columns: Sequence[str], hint: str = "") -> None:
+        """Raise :class:`InputError` naming the first of ``columns`` this file lacks."""
+        for column in columns:
+            if column not in self.frame.columns:
+                raise InputError(f"{self.source}: no column '{column}' (columns: {', '.join(map(str, self.frame.columns))}){hint}")
+
+    def rows_to_featurize(self, columns: Sequence[str]) -> list:
+        """Tuples of the ``columns`` of every row (NaN as None), with None for rows the reader
+        already failed (what :func:`~gnncli.featurizers.rows.featurize_rows` takes)."""
+        values = [[None if isinstance(v, float) and v != v else v for v in self.frame[c].tolist()] for c in columns]
+        rows: list = list(zip(*values)) if columns else [()] * len(self.frame)
+        for pos in self.record_errors:
+            rows[pos] = None
+        return rows
+
+    def to_featurize(self, featurizer) -> list:
+        """What ``featurizer`` featurizes of every row: SMILES, or rows of several columns."""
+        columns = getattr(featurizer, "input_columns", None)
+        return self.smiles_to_featurize() if columns is None else self.rows_to_featurize(columns)
 
 
 def detect_format(path: str, fmt: str | None = None) -> str:
@@ -317,18 +338,35 @@ def find_smiles_column(frame: pd.DataFrame, source: str, requested: str | None =
 # ---------------------------------------------------------------------------------------------
 # Featurization: in parallel worker processes, cached on disk.
 
+def block_function(featurizer) -> Callable:
+    """What featurizes a block of inputs for ``featurizer``: SMILES for a
+    :class:`MoleculeFeaturizer`, rows of several columns for a :class:`RowFeaturizer`."""
+    return featurize_rows if isinstance(featurizer, RowFeaturizer) else featurize_batch
+
+
+def pack_arrays(arrays: Sequence[np.ndarray]) -> GraphPack:
+    """A pack from a featurizer's arrays ``(x, edge_index, edge_attr, num_atoms, num_edges)``,
+    plus ``(part, features)`` for rows of several columns."""
+    pack = GraphPack.from_arrays(*arrays[:5])
+    if len(arrays) > 5:
+        pack = pack.with_attrs(node={"part": torch.from_numpy(np.ascontiguousarray(arrays[5], np.int64))},
+                               graph={"features": torch.from_numpy(np.ascontiguousarray(arrays[6], np.float32))})
+    return pack
+
+
 class Featurizer:
-    """Featurizes lists of SMILES (:meth:`submit`, then :meth:`collect`), in ``workers``
+    """Featurizes lists of SMILES, or of rows (:meth:`submit`, then :meth:`collect`), in ``workers``
     processes kept alive across calls (lists of a few blocks are featurized in-process).
 
     Use as a context manager so worker processes are closed. ``workers=1`` runs in-process.
     """
 
-    def __init__(self, featurizer: MoleculeFeaturizer, workers: int = 1, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> None:
+    def __init__(self, featurizer: MoleculeFeaturizer | RowFeaturizer, workers: int = 1,
+                 max_atoms: int | None = DEFAULT_MAX_ATOMS) -> None:
         self.featurizer = featurizer
         # The workers run only RDKit and numpy, never torch, so inheriting torch's thread pools
         # through fork is harmless.
-        self._blocks = BlockPool(partial(featurize_batch, featurizer, max_atoms=max_atoms), workers,
+        self._blocks = BlockPool(partial(block_function(featurizer), featurizer, max_atoms=max_atoms), workers,
                                  initializer=lower_priority, min_items=2 * BLOCK_SIZE)
 
     def __enter__(self) -> Featurizer:
@@ -357,12 +395,8 @@ class Featurizer:
         parts, valid, errors = self._blocks.collect(submitted, progress)
         errors.update(extra_errors or {})
         parts = parts or [self.featurizer.stack([])]  # no input: empty arrays of the right widths
-        x = np.concatenate([p[0] for p in parts])
-        ei = np.concatenate([p[1] for p in parts], axis=1)
-        ea = np.concatenate([p[2] for p in parts])
-        na = np.concatenate([p[3] for p in parts])
-        ne = np.concatenate([p[4] for p in parts])
-        return GraphPack.from_arrays(x, ei, ea, na, ne), valid, errors
+        arrays = [np.concatenate([p[i] for p in parts], axis=1 if i == 1 else 0) for i in range(len(parts[0]))]
+        return pack_arrays(arrays), valid, errors
 
 
 def default_workers(n_items: int) -> int:
@@ -410,7 +444,7 @@ def featurize_frame(
                 return pack, saved["valid"].numpy(), errors
             except Exception:
                 path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never fatal
-    smiles = mol_frame.smiles_to_featurize()
+    smiles = mol_frame.to_featurize(featurizer)
     n_workers = default_workers(len(smiles)) if workers is None or workers <= 0 else workers
     with Featurizer(featurizer, n_workers, max_atoms) as run:
         pack, valid, errors = run.collect(run.submit(smiles), mol_frame.record_errors, progress)
@@ -425,7 +459,7 @@ def featurize_frame(
     return pack, valid, errors
 
 
-def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, fmt: str,
+def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer | RowFeaturizer, fmt: str,
                    max_atoms: int | None = DEFAULT_MAX_ATOMS) -> str | None:
     """Cache key for a file: its content hash, the SMILES column, the format, the featurizer spec
     and the size limit (which decides what is valid)."""
@@ -433,5 +467,6 @@ def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer, f
         return None
     h = hashlib.sha256()
     h.update(sha256_file(path).encode())
-    h.update(json.dumps([smiles_col, fmt, featurizer.spec, _CACHE_LAYOUT, max_atoms], sort_keys=True).encode())
+    spec = getattr(featurizer, "cache_spec", featurizer.spec)  # with the columns, for rows of several
+    h.update(json.dumps([smiles_col, fmt, spec, _CACHE_LAYOUT, max_atoms], sort_keys=True).encode())
     return h.hexdigest()[:32]
