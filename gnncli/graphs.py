@@ -694,58 +694,29 @@ def read_smiles(path: Path, *, fmt: str | None = None, **_: Any) -> GraphList:
 
 
 def read_pdb(path: Path, *, cutoff: float = 8.0, pdb_nodes: str = "ca", mmcif: bool | None = None, **_: Any) -> list[Graph]:
-    """Read the first model of a PDB/mmCIF file as a radius graph.
+    """Read the first model of a PDB/mmCIF file as a radius graph, with the structure reader of
+    the proteins kind (:func:`gnncli.domains.proteins.reader.read_structure`: protein residues,
+    non-standard ones under their parent's name, highest-occupancy altlocs, no waters or ligands).
 
     ``pdb_nodes="ca"``: one node per residue with a C-alpha atom, labelled by residue
     name, edges between C-alphas closer than ``cutoff`` Angstrom. ``pdb_nodes="atoms"``:
     one node per heavy atom, labelled by element, with ``meta["residue"]`` giving each
     atom's residue index (for ``coarsen --method residues``).
     """
-    from Bio.PDB import MMCIFParser, PDBParser
     from scipy.spatial import cKDTree
+
+    from gnncli.domains.proteins.reader import read_structure  # the one structure reader (gemmi)
 
     if cutoff <= 0:
         raise UsageError(f"--cutoff must be positive, got {cutoff}")
-    if mmcif is None:
-        mmcif = path.suffix.lower() in {".cif", ".mmcif"}
-    parser = MMCIFParser(QUIET=True) if mmcif else PDBParser(QUIET=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            structure = parser.get_structure(path.stem, str(path))
-        except Exception as exc:  # Biopython raises many types for bad files
-            raise InputError(f"{path}: not a readable structure file ({exc})") from None
-    models = list(structure)
-    if not models:
-        raise InputError(f"{path}: no models (no ATOM records)")
-    labels, coords, chains, residues, resnames = [], [], [], [], []
-    res_index = -1
-    for chain in models[0]:
-        for residue in chain:
-            if residue.id[0] == "W":
-                continue
-            if pdb_nodes == "ca":
-                if "CA" not in residue or residue.id[0] != " ":
-                    continue
-                res_index += 1
-                labels.append(residue.get_resname())
-                coords.append(residue["CA"].coord)
-                chains.append(chain.id)
-                residues.append(res_index)
-            else:
-                if residue.id[0] != " ":
-                    continue
-                res_index += 1
-                for atom in residue:
-                    if atom.element == "H":
-                        continue
-                    labels.append(atom.element)
-                    coords.append(atom.coord)
-                    chains.append(chain.id)
-                    residues.append(res_index)
-                resnames.append(residue.get_resname())
-    if not coords:
-        raise InputError(f"{path}: no {'C-alpha' if pdb_nodes == 'ca' else 'heavy'} atoms in the first model")
+    structure = read_structure(str(path), fmt=None if mmcif is None else ("cif" if mmcif else "pdb"),
+                               elements=pdb_nodes != "ca")
+    if pdb_nodes == "ca":
+        labels, coords = structure.resname, structure.ca
+        chains, residues = structure.chain, np.arange(len(structure))
+    else:
+        labels, coords, residues = structure.atom_element, structure.atom_xyz, structure.atom_residue
+        chains = structure.chain[residues]
     pos = np.asarray(coords, dtype=np.float64)
     # torch_geometric.nn.radius_graph needs torch-cluster, which is not installed here;
     # a scipy KD-tree gives the same pairs.

@@ -244,6 +244,9 @@ class Domain:
     tasks: ClassVar[tuple[str, ...]] = ()
     splits: ClassVar[tuple[str, ...]] = ("random", "kfold", "column")
     default_model: ClassVar[str] = "dmpnn"
+    #: whether the message-passing encoders registered for any kind (``domains=None``) fit its
+    #: input: False for a kind whose items are not graphs with node features (rating pairs).
+    graph_encoders: ClassVar[bool] = True
     #: the options it adds to commands.
     options: ClassVar[tuple[DomainOption, ...]] = ()
 

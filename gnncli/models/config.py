@@ -13,9 +13,15 @@ def model_names(domain: str | None = None) -> tuple[str, ...]:
     """Every registered model name (encoders first), or those fitting the kind of input ``domain``."""
     from gnncli.models import ENCODERS, MODELS
 
+    generic = True
+    if domain is not None:
+        from gnncli.domains import DOMAINS, get_domain
+
+        generic = domain not in DOMAINS or get_domain(domain).graph_encoders
+
     def fits(entry) -> bool:
         domains = entry.meta.get("domains")
-        return domain is None or domains is None or domain in domains
+        return domain is None or (generic if domains is None else domain in domains)
 
     return ENCODERS.names(fits) + tuple(n for n in MODELS.names(fits) if n not in ENCODERS)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gnncli.io import atomic_open
+from gnncli.train.metrics import finite_mean
 
 
 @dataclass
@@ -80,7 +81,8 @@ def evaluate_property_run(domain, ctx: RunContext) -> dict:
         preds = stds = np.zeros((0, width))
         y = np.zeros((0, len(data.targets)))
         mask = np.zeros((0, len(data.targets)), dtype=bool)
-    val = {k: float(np.nanmean([m[k] for m in val_metrics])) for k in val_metrics[0]} if val_metrics else {}
+    # a metric undefined for every member (one class in validation) stays NaN, without a warning
+    val = {k: finite_mean(np.asarray([m[k] for m in val_metrics], float)) for k in val_metrics[0]} if val_metrics else {}
     summary = {
         "run": str(ctx.run), "kind": domain.name, "task": data.task_type, "targets": data.targets,
         "model": opts.model.name, "members": len(ctx.splits), "split": opts.split, "monitor": task.monitor, "unit": data.unit,

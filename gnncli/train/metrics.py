@@ -163,7 +163,7 @@ def uncertainty_scores(y_true: np.ndarray, mean: np.ndarray, var: np.ndarray, ma
             m = mask[:, t].astype(bool)
             if m.any():
                 values[t] = fn(y_true[m, t], mean[m, t], np.maximum(var[m, t], 1e-12))
-        out[metric] = _finite_mean(values)
+        out[metric] = finite_mean(values)
         if len(names) > 1:
             out.update({f"{metric}/{name}": float(v) for name, v in zip(names, values)})
     return out
@@ -204,7 +204,7 @@ def multiclass_scores(y_true: np.ndarray, probs: np.ndarray, mask: np.ndarray, n
             m = mask[:, t].astype(bool)
             if m.any():
                 values[t] = fn(y_true[m, t].astype(np.int64), probs[m, t])
-        out[metric] = _finite_mean(values)
+        out[metric] = finite_mean(values)
         if len(names) > 1:
             out.update({f"{metric}/{name}": float(v) for name, v in zip(names, values)})
     return out
@@ -224,16 +224,16 @@ def score(metrics: tuple[str, ...], y_true: np.ndarray, y_pred: np.ndarray, mask
     per_target = {}
     for metric in metrics:
         per_target[metric] = values = METRICS[metric](y_true, y_pred, mask)
-        out[metric] = _finite_mean(values)
+        out[metric] = finite_mean(values)
         if len(names) > 1:
             for name, value in zip(names, values):
                 out[f"{metric}/{name}"] = float(value)
     if scale is not None:
         for metric in SCALABLE:
-            out[f"scaled_{metric}"] = _finite_mean(per_target[metric] / scale)
+            out[f"scaled_{metric}"] = finite_mean(per_target[metric] / scale)
     return out
 
 
-def _finite_mean(values: np.ndarray) -> float:
+def finite_mean(values: np.ndarray) -> float:
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if finite.size else float("nan")

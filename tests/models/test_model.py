@@ -210,3 +210,8 @@ def test_parts_are_read_out_apart_and_features_are_standardized_before_the_head(
     assert torch.allclose(joined[:, :16], separate.reshape(2, 16), atol=1e-5)
     assert joined[:, 16:].tolist() == [[-1.0, 0.0], [-1.0, 0.0]]
     assert "feature_mean" in model.state_dict()  # saved with the weights
+
+
+def test_kinds_without_graphs_get_only_their_own_models():
+    assert "dmpnn" not in model_names("ratings") and "gcmc" in model_names("ratings")
+    assert "dmpnn" in model_names("proteins") and "gcmc" not in model_names("proteins")

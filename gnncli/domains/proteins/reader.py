@@ -65,7 +65,8 @@ class Structure:
         backbone: [R, 3, 3] N, CA, C coordinates (NaN where an atom is missing; CA never is).
         center: [R, 3] centroid of each residue's heavy atoms.
         bfactor: [R] the B-factor of each residue's C-alpha (NaN when the file has none).
-        atom_xyz: [A, 3] every protein heavy atom; ``atom_residue`` [A] its residue.
+        atom_xyz: [A, 3] every protein heavy atom; ``atom_residue`` [A] its residue;
+            ``atom_element`` [A] its element (only when read with ``elements=True``, else None).
         ligands: HETATM ligands found in the file (see the module docstring).
         notes: one line each about what was left out.
     """
@@ -82,6 +83,7 @@ class Structure:
     atom_residue: np.ndarray
     ligands: list[Ligand] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    atom_element: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.resname)
@@ -164,7 +166,8 @@ def _read_gemmi(path: str, fmt: str | None):
 
 
 def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None = None, fmt: str | None = None,
-                   excluded_het: frozenset[str] | None = None, ligand_names: list[str] | None = None) -> Structure:
+                   excluded_het: frozenset[str] | None = None, ligand_names: list[str] | None = None,
+                   elements: bool = False) -> Structure:
     """Read the protein residues and ligands of ``path`` (see the module docstring).
 
     Args:
@@ -173,6 +176,7 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
         fmt: ``pdb`` or ``cif`` (default: from the extension).
         excluded_het: HETATM names never taken as ligands (default :data:`EXCLUDED_HET`).
         ligand_names: if given, only HETATM groups of these names are ligands.
+        elements: also record each protein atom's element (``atom_element``; atom graphs).
 
     Raises InputError naming the file for an empty or unreadable file, a missing model or chain,
     and a structure with no protein residues.
@@ -200,6 +204,7 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
     partial_occupancy = model.count_occupancies() < model.count_atom_sites() - 1e-6
     res_chain, res_num, res_icode, res_name, res_b = [], [], [], [], []
     flat_xyz, counts, bb_index = [], [], []  # per atom; per residue its atom count and N/CA/C rows
+    flat_element: list[str] = []
     ligands: list[Ligand] = []
     no_ca = 0
     nucleic_chains: list[str] = []
@@ -231,10 +236,14 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
                 n_atoms = len(res)
                 index = [_index_of(res, atom, start) for atom in ("N", "CA", "C")]
                 flat_xyz.extend(a.pos.tolist() for a in res)
+                if elements:
+                    flat_element.extend(a.element.name for a in res)
             else:
                 n_atoms = len(atoms)
                 index = [start + names.index(atom) if atom in names else -1 for atom in ("N", "CA", "C")]
                 flat_xyz.extend(a.pos.tolist() for a in atoms)
+                if elements:
+                    flat_element.extend(a.element.name for a in atoms)
             counts.append(n_atoms)
             bb_index.append(index)
             res_b.append(ca.b_iso)
@@ -265,6 +274,7 @@ def read_structure(path: str, *, model_index: int = 1, chains: list[str] | None 
     return Structure(
         p, np.asarray(res_chain, dtype=object), np.asarray(res_num, np.int64), icode,
         np.asarray(res_name, dtype=object), backbone, center, b, xyz, atom_res, ligands, notes,
+        np.asarray(flat_element, dtype=object) if elements else None,
     )
 
 
