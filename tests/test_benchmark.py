@@ -117,3 +117,31 @@ def test_a_suite_runs_end_to_end_and_reads_its_table(data, tmp_path):
     rows = pd.read_csv(tmp_path / "s" / "results.csv")
     assert np.isfinite(rows["test_rmse"]).all()
     assert invoke("benchmark", data, "--suite", "nope", *TINY).exit_code == 2
+
+
+def test_the_proteins_suite_runs_on_tiny_structures(tmp_path):
+    from gnncli.testing import write_protein_folder
+
+    folder = write_protein_folder(tmp_path / "structures", count=8, n=14)
+    result = invoke("benchmark", folder, "--suite", "proteins", "--epochs", "1", "--seeds", "1", "--batch-size", "4",
+                    "--out", tmp_path / "s", "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    assert [e["label"] for e in summary["settings"]] == ["logistic regression", "GCN", "EGNN", "VN-EGNN"]
+    assert summary["failed"] == 0 and "per-residue baseline" in summary["reading"]
+
+
+def test_the_ratings_suite_reports_train_and_test_rmse(tmp_path):
+    rng = np.random.default_rng(0)
+    pairs = {(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 600), rng.integers(0, 25, 600))}
+    frame = pd.DataFrame(sorted(pairs), columns=["user", "item"])
+    frame["rating"] = rng.integers(1, 6, len(frame))
+    frame.to_csv(tmp_path / "ratings.csv", index=False)
+    result = invoke("benchmark", tmp_path / "ratings.csv", "--suite", "ratings", "--epochs", "1", "--seeds", "1",
+                    "--out", tmp_path / "s", "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    assert summary["failed"] == 0, summary["settings"]
+    rows = pd.read_csv(tmp_path / "s" / "results.csv")
+    assert np.isfinite(rows["train_rmse"]).all() and np.isfinite(rows["test_rmse"]).all()
+    assert summary["reading"].startswith("train/test RMSE: linear ")

@@ -103,8 +103,9 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
             shutil.rmtree(run_dir, ignore_errors=True)
             summary = api.train(opts)
         row.update(status="ok", model=summary.get("model", row["model"]))
-        for part in ("val", "test"):
-            row.update({f"{part}_{k}": v for k, v in summary.get(part, {}).items() if "/" not in k and k != "loss"})
+        for part in ("train", "val", "test"):  # train: for kinds that score their training set
+            row.update({f"{part}_{k}": v for k, v in summary.get(part, {}).items()
+                        if "/" not in k and k != "loss" and isinstance(v, (int, float))})
         if "monitor" in summary:
             row["monitor"] = summary["monitor"]
     except (KeyboardInterrupt, SystemExit):

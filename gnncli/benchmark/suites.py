@@ -131,3 +131,47 @@ register_suite(Suite(
     tuple(Setting(f"GIN-{label}", "gin", {"aggr": aggr, "readout": aggr}) for label, aggr in _AGGREGATIONS),
     _read_aggregation, claim="variance-preserving aggregation keeps GIN's expressivity and trains better (GNN-VPA, Schneckenreiter et al. 2024)",
 ))
+
+
+# ------------------------------------------------------------------------------- other kinds
+
+
+def _read_proteins(summary: dict) -> str:
+    gain, _ = compare(summary, "logistic regression", "EGNN")
+    vn, _ = compare(summary, "EGNN", "VN-EGNN")
+    gcn, _ = compare(summary, "GCN", "EGNN")
+    return (f"{_metric(summary)}: " + ", ".join(f"{lab} {_fmt(summary, lab)}" for lab in
+                                               ("logistic regression", "GCN", "EGNN", "VN-EGNN"))
+            + f". EGNN against the per-residue baseline: {gain}; against GCN: {gcn}; virtual nodes (VN-EGNN) against EGNN: {vn}.")
+
+
+register_suite(Suite(
+    "proteins", "proteins", "binding sites: EGNN, VN-EGNN, GCN and per-residue logistic regression on the same features",
+    (Setting("logistic regression", "logreg"), Setting("GCN", "gcn"), Setting("EGNN", "egnn"),
+     Setting("VN-EGNN", "egnn", {"virtual_node": True})),
+    _read_proteins, claim="equivariant GNNs find binding sites beyond per-residue features, and virtual nodes help (VN-EGNN)",
+    defaults={"task": "binding-site"},
+))
+
+
+def _read_ratings(summary: dict) -> str:
+    labels = ("linear", "FCNN", "graph filter", "GNN", "GC-MC")
+
+    def gap(label: str) -> str:
+        test, train = stat(summary, label, "test_rmse"), stat(summary, label, "train_rmse")
+        if test["mean"] is None or train["mean"] is None:
+            return f"{label} -"
+        return f"{label} {train['mean']:.3f}/{test['mean']:.3f}"
+
+    overfit = [lab for lab in labels if (stat(summary, lab, "test_rmse")["mean"] or 0) - (stat(summary, lab, "train_rmse")["mean"] or 0) > 0.05]
+    gnn_vs_filter, _ = compare(summary, "graph filter", "GNN")
+    return ("train/test RMSE: " + ", ".join(gap(lab) for lab in labels)
+            + f". Overfitting (test - train > 0.05): {', '.join(overfit) or 'none'}; the GNN against the graph filter: {gnn_vs_filter}.")
+
+
+register_suite(Suite(
+    "ratings", "ratings", "linear regression, fully connected, graph filter, GNN and GC-MC on ratings (train and test RMSE)",
+    (Setting("linear", "linear"), Setting("FCNN", "fcnn"), Setting("graph filter", "graph-filter"), Setting("GNN", "gnn"),
+     Setting("GC-MC", "gcmc")),
+    _read_ratings, claim="linear and fully connected models overfit, graph filters and GNNs generalize, the GNN beats the filter",
+))

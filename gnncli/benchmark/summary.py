@@ -13,11 +13,12 @@ import numpy as np
 
 
 def metric_columns(rows: list[dict]) -> list[str]:
-    """The ``test_*`` then ``val_*`` columns the rows hold, in first-seen order."""
+    """The ``test_*``, ``train_*`` then ``val_*`` columns the rows hold, in first-seen order."""
     seen: list[str] = []
     for row in rows:
-        seen += [k for k in row if (k.startswith("test_") or k.startswith("val_")) and k not in seen]
-    return sorted(seen, key=lambda k: (not k.startswith("test_"), seen.index(k)))
+        seen += [k for k in row if k.startswith(("test_", "train_", "val_")) and k not in seen]
+    part = {"test": 0, "train": 1, "val": 2}
+    return sorted(seen, key=lambda k: (part[k.split("_", 1)[0]], seen.index(k)))
 
 
 def _finite(values: list[Any]) -> list[float]:

@@ -106,8 +106,13 @@ def register(app: typer.Typer) -> None:
             if models or grid:
                 raise UsageError("--suite sets the models itself; leave out --models and --grid")
             base.kind = base.kind or chosen.kind
-            for key, value in chosen.defaults.items():
-                setattr(base, key, value)
+            for key, value in chosen.defaults.items():  # the suite's settings, unless given here
+                if key == "options":
+                    base.options = {**value, **base.options}
+                elif key == "task" and base.task == "auto" or key == "split" and base.split == "random":
+                    setattr(base, key, value)
+                elif key not in ("task", "split"):
+                    setattr(base, key, value)
             run_specs, title, reading = specs(list(chosen.settings), list(range(seeds))), chosen.name, chosen.read
         else:
             run_specs = expand(names, parse_grid(grid or []), list(range(seeds)))
