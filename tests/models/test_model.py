@@ -3,9 +3,9 @@ import torch
 
 from gnncli.models import ENCODERS as REGISTERED, READOUTS, ModelConfig, build_model, model_names
 
-# The models that fit molecules, less encoders that read what a 2D molecule pack lacks (coordinates,
-# edge types): those are tested on their own inputs.
-ENCODERS = [n for n in model_names("molecules") if n not in REGISTERED or not REGISTERED.entry(n).meta.get("needs")]
+# The encoders that fit molecules, less those that read what a 2D molecule pack lacks (coordinates,
+# edge types): those are tested on their own inputs, and baselines below.
+ENCODERS = [n for n in model_names("molecules") if n in REGISTERED and not REGISTERED.entry(n).meta.get("needs")]
 from gnncli.testing import assert_permutation_invariant, molecule_pack
 
 PACK = molecule_pack()
@@ -215,3 +215,13 @@ def test_parts_are_read_out_apart_and_features_are_standardized_before_the_head(
 def test_kinds_without_graphs_get_only_their_own_models():
     assert "dmpnn" not in model_names("ratings") and "gcmc" in model_names("ratings")
     assert "dmpnn" in model_names("proteins") and "gcmc" not in model_names("proteins")
+
+
+def test_the_feature_baseline_sees_no_graph():
+    model = _model("logreg")
+    batch = PACK.batch([2, 3])
+    assert model.embed(batch).shape == (2, PACK.x.size(1)) and model(batch).shape == (2, 2)
+    cut = PACK.batch([2])
+    cut.edge_index = cut.edge_index[:, :0]  # without its bonds: the same output
+    with torch.no_grad():
+        assert torch.equal(model(cut), model(PACK.batch([2])))
