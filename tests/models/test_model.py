@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gnncli.models import READOUTS, ModelConfig, build_model, model_names
-ENCODERS = model_names()
+ENCODERS = model_names("molecules")
 from gnncli.testing import assert_permutation_invariant, molecule_pack
 
 PACK = molecule_pack()
