@@ -8,5 +8,6 @@ Registrations name the class by path, so nothing heavy is imported until a domai
 from gnncli.domains.base import DOMAINS, Dataset, Domain, DomainOption, get_domain, register_domain, resolve_domain
 
 register_domain("molecules", "gnncli.domains.molecules:MoleculesDomain")
+register_domain("wireless", "gnncli.domains.wireless:WirelessDomain")
 
 __all__ = ["DOMAINS", "Dataset", "Domain", "DomainOption", "get_domain", "register_domain", "resolve_domain"]
