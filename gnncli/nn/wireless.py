@@ -105,8 +105,8 @@ class DenseGraphFilter(nn.Module):
 
 class PowerPolicy(nn.Module):
     """A power-allocation policy: a stack of dense graph layers over the interference graph, node
-    features in (the dual variables, for a state-augmented policy), one score per pair out. The
-    power of pair i is ``P_max * sigmoid(score_i)``.
+    features in (the dual variables, for a state-augmented policy), one score per pair out (the
+    wireless domain turns scores into powers: ``sigmoid``, scaled so the loudest pair is at P_max).
 
     Args:
         layer (str): ``leconv`` (:class:`DenseLEConv`) or ``filter`` (:class:`DenseGraphFilter`).
@@ -148,7 +148,3 @@ class PowerPolicy(nn.Module):
     def forward(self, batch) -> Tensor:
         return self.head(self.embed(batch))
 
-
-def power(scores: Tensor) -> Tensor:
-    """Scores to powers as fractions of ``P_max``, in [0, 1]."""
-    return torch.sigmoid(scores)

@@ -4,8 +4,10 @@ the Lagrangian loss, and running a policy with the dual dynamics."""
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gnncli.domains.wireless.policy import DualDynamics, PowerTask, Scales, execute, make_batch
+from gnncli.domains.wireless.policy import DualDynamics, PowerTask, Scales, execute, make_batch, scores_to_powers
 from gnncli.domains.wireless.rates import rates
 from gnncli.nn.wireless import DenseGraphFilter, DenseLEConv, PowerPolicy
 
@@ -77,7 +79,7 @@ def test_state_augmented_execution_follows_the_dual_dynamics():
     mu = torch.zeros(1, 4)
     with torch.no_grad():
         for t in range(10):
-            q = torch.sigmoid(model(make_batch(G[:, t : t + 1], scales, mu))).view(1, 4)
+            q = scores_to_powers(model(make_batch(G[:, t : t + 1], scales, mu)).view(1, 4))
             assert torch.allclose(torch.from_numpy(run.q[:, t]), q, atol=1e-6)
             if t == 4:
                 mu = (mu - 2.0 * (torch.from_numpy(run.rates[:, :5]).mean(1) - 0.75)).clamp_min(0)
@@ -87,7 +89,8 @@ def test_state_augmented_execution_follows_the_dual_dynamics():
 def test_lagrangian_loss_weights_users_by_their_duals():
     G = networks(B=1, T=1, m=2)
     output = torch.tensor([[0.3], [-0.2]])
-    r = rates(G[0, 0], torch.sigmoid(output[:, 0]))
+    s = torch.sigmoid(output[:, 0])
+    r = rates(G[0, 0], s / s.max())  # the louder pair at P_max
     augmented = PowerTask("state-augmented")
     batch = make_batch(G, Scales(), torch.tensor([[3.0, 0.0]]))
     expected = -(4 * r[0] + 1 * r[1]) / 5
@@ -110,3 +113,29 @@ def test_dual_dynamics_update_every_window_on_the_window_mean():
     # windows: mean 0.25 -> mu 0.75; mean 1.0 -> 0.75; mean 3.0 -> 0 (clipped)
     assert mu[0, :, 0].tolist() == pytest.approx([0, 0, 0.75, 0.75, 0.75, 0.75])
     assert final[0].tolist() == pytest.approx([0.0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 8), st.floats(1.0, 100.0), st.integers(0, 2**31 - 1))
+def test_raising_every_power_by_one_factor_never_lowers_a_rate(m, factor, seed):
+    """Why the policy's powers are scaled so that the loudest pair is at P_max."""
+    rng = np.random.default_rng(seed)
+    G = torch.from_numpy(rng.exponential(30.0, (m, m)))
+    q = torch.from_numpy(rng.uniform(0, 1, m)) / factor
+    assert (rates(G, q * factor) >= rates(G, q) - 1e-12).all()
+
+
+def test_scores_become_powers_with_the_loudest_pair_at_full_power():
+    q = scores_to_powers(torch.tensor([[-9.0, -12.0, -10.0], [3.0, 0.0, -50.0]]))
+    assert q.amax(-1).tolist() == [1.0, 1.0] and ((q >= 0) & (q <= 1)).all()
+    assert q[0].argmax() == 0 and q[1, 2] < 1e-20
+
+
+def test_training_duals_cover_zero_small_and_large():
+    from gnncli.domains.wireless.dataset import sample_duals
+
+    mu = sample_duals(np.random.default_rng(0), (2000, 20), dual_max=50.0)
+    assert mu.shape == (2000, 20) and (mu >= 0).all() and mu.max() <= 50.0 + 1e-4
+    zeros = (mu == 0).mean(1)
+    assert zeros.min() < 0.1 and zeros.max() > 0.9 and 0.3 < (mu == 0).mean() < 0.7
+    assert (mu > 20).mean() > 0.05 and ((mu > 0) & (mu < 1)).mean() > 0.05

@@ -51,7 +51,7 @@ class WirelessDomain(Domain):
         DomainOption("networks", int, f"Generated validation and test networks, each (default {VAL_NETWORKS}).", commands=_TRAIN, metavar="N"),
         DomainOption("time_steps", int, "Time steps of each generated validation/test network (default 100).", commands=_TRAIN, metavar="T"),
         DomainOption("episode", int, f"Time steps per training network in a batch (default {EPISODE}).", commands=_TRAIN, metavar="T"),
-        DomainOption("dual_max", float, f"State-augmented training draws each dual variable as 0 or log-uniformly up to DUAL_MAX, half and half (default {DUAL_MAX:g}).", commands=_TRAIN),
+        DomainOption("dual_max", float, f"State-augmented training draws each dual variable as 0 (a random fraction of each network's users) or log-uniformly up to DUAL_MAX (default {DUAL_MAX:g}).", commands=_TRAIN),
         DomainOption("f_min", float, f"Minimum long-run mean rate per user, bps/Hz (default {F_MIN}; predict: the run's).", commands=_ALL),
         DomainOption("dual_step", float, f"Dual step size eta_mu (default {DUAL_STEP:g}; predict: the run's).", commands=_ALL),
         DomainOption("dual_window", int, f"Time steps T0 between dual updates, averaged in each (default {DUAL_WINDOW}; predict: the run's).", commands=_ALL),
@@ -66,12 +66,6 @@ class WirelessDomain(Domain):
         from gnncli.domains.wireless.channels import looks_like_channels
 
         return looks_like_channels(path)
-
-    def default_input(self) -> str | None:
-        return None
-
-    def check_task(self, task: str) -> None:
-        super().check_task(task)
 
     def check_split(self, split: str) -> None:
         if split != "random":

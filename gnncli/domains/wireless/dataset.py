@@ -22,16 +22,17 @@ from gnncli.domains.wireless.policy import ChannelBatch, NetworkBatch, Scales, m
 VAL_SEED, TEST_SEED = 2_000_003, 3_000_017
 
 
-#: Fraction of duals drawn as 0 in state-augmented training: at execution most users meet f_min.
-DUAL_ZERO = 0.5
+def sample_duals(rng: np.random.Generator, shape: tuple[int, int], dual_max: float) -> np.ndarray:
+    """Duals ``[networks, m]`` for state-augmented training.
 
-
-def sample_duals(rng: np.random.Generator, shape, dual_max: float, zero: float = DUAL_ZERO) -> np.ndarray:
-    """Duals for state-augmented training: each 0 with probability ``zero``, else log-uniform,
-    ``exp(U(0, log(1 + dual_max))) - 1``, so small and large weights are both well covered."""
+    Each network draws a fraction ``z ~ U(0, 1)``; each of its users' duals is 0 with probability
+    ``z``, else log-uniform, ``exp(U(0, log(1 + dual_max))) - 1``. At execution every dual starts at
+    0 and most stay there (users meeting ``f_min``) while a few grow, so training covers networks
+    with all, some and no duals at 0, and small and large weights alike.
+    """
     mu = np.expm1(rng.uniform(0, np.log1p(dual_max), shape))
-    if zero > 0:
-        mu[rng.random(shape) < zero] = 0.0
+    zero = rng.uniform(0, 1, (shape[0], 1))
+    mu[rng.random(shape) < zero] = 0.0
     return mu.astype(np.float32)
 
 
@@ -77,7 +78,7 @@ class WirelessDataset(Dataset):
             G = torch.from_numpy(G)
             mu = None
             if self.extra["augmented"]:
-                mu = torch.from_numpy(sample_duals(rng, (G.shape[0], G.shape[2]), self.extra["dual_max"], self.extra.get("dual_zero", DUAL_ZERO)))
+                mu = torch.from_numpy(sample_duals(rng, (G.shape[0], G.shape[2]), self.extra["dual_max"]))
             yield make_batch(G, self.extra["scales"], mu)
             step += 1
 

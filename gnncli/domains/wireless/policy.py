@@ -7,14 +7,23 @@ every user's long-run mean rate being at least ``f_min``. Its Lagrangian, per us
 ``f_i + mu_i (f_i - f_min)``.
 
 * ``state-augmented``: the policy ``p(H, mu)`` takes the dual variables as node features. Training
-  draws ``mu`` per user (0 for half of them, log-uniform up to ``dual_max`` for the others) and
-  maximizes the Lagrangian averaged over networks, time steps and those draws. At execution the duals start at 0 and follow
-  ``mu <- [mu - step (mean rate over the last window - f_min)]_+`` every ``window`` steps, so a user
-  that falls short gets more weight, and the policy serves it, without retraining.
+  draws ``mu`` per user (0 for a random fraction of each network's users, log-uniform up to
+  ``dual_max`` for the others) and
+  maximizes the Lagrangian averaged over networks, time steps and those draws. At execution the
+  duals start at 0 and follow ``mu <- [mu - step (mean rate over the last window - f_min)]_+``
+  every ``window`` steps, so a user that falls short gets more weight, and the policy serves it,
+  without retraining.
 * ``primal-dual``: the classical primal-dual method without state augmentation. The policy
-  ``p(H)`` sees a constant node feature; during training each network's duals evolve by the same
-  dual dynamics over its episode and weight its Lagrangian, so one set of weights is fitted to the
-  dual trajectories of many networks. At execution it cannot see the duals, so nothing adapts.
+  ``p(H)`` sees no duals; during training each network's duals evolve by the same dual dynamics
+  over its episode and weight its Lagrangian, so one set of weights is fitted to the dual
+  trajectories of many networks. At execution it cannot see the duals, so nothing adapts.
+
+Only ``sum_i (1 + mu_i) f_i`` of the Lagrangian depends on the powers; the loss divides it by
+``sum_i (1 + mu_i)`` so that draws with large duals do not swamp a batch (the maximizer for given
+duals is the same). For the same reason only the ratios of the weights ``1 + mu_i`` matter to the
+best powers, so a policy's first node feature is ``log(1 + mu_i)`` minus its mean over the
+network; the second is the weight of pair i's direct link, and its edges are the interference
+weights (:func:`graph_inputs`).
 
 Both run over the core's training loop: a batch holds ``B`` networks times ``T`` time steps as
 ``B * T`` graphs, and the model is called once per batch.
@@ -80,8 +89,8 @@ class ChannelBatch:
     Attributes:
         gains: ``[B, T, m, m]`` gains over noise at full power (for the rates).
         adjacency: ``[B * T, m, m]`` interference weights (:func:`graph_inputs`).
-        node_features: ``[B * T, m, 2]``: each pair's ``log(1 + mu)`` (0 for a policy without
-            duals) and its direct-link weight.
+        node_features: ``[B * T, m, 2]``: each pair's ``log(1 + mu)`` less the network's mean (0
+            for a policy without duals) and its direct-link weight.
         mu: ``[B, m]`` the duals drawn for a state-augmented training batch (else None).
     """
 
@@ -104,7 +113,7 @@ class ChannelBatch:
                             None if self.mu is None else self.mu.to(device))
 
 
-#: Node features of a policy: log(1 + mu) and the direct link.
+#: Node features of a policy: log(1 + mu) (centred over the network) and the direct link.
 IN_CHANNELS = 2
 
 
@@ -117,6 +126,7 @@ def make_batch(G: Tensor, scales: Scales, mu: Tensor | None = None) -> ChannelBa
         dual = torch.zeros(B, T, m, dtype=G.dtype, device=G.device)
     else:
         dual = torch.log1p(mu.unsqueeze(1).expand(B, T, m) if mu.dim() == 2 else mu).to(G.dtype)
+        dual = dual - dual.mean(-1, keepdim=True)  # only ratios of the weights 1 + mu matter
     features = torch.stack([dual, direct], dim=-1).reshape(B * T, m, IN_CHANNELS)
     return ChannelBatch(G, adjacency.reshape(B * T, m, m), features, mu if mu is not None and mu.dim() == 2 else None)
 
@@ -172,9 +182,23 @@ class Execution:
         return self.rates.mean(axis=1)
 
 
+def scores_to_powers(scores: Tensor) -> Tensor:
+    """A policy's scores ``[..., m]`` to powers over ``P_max`` in [0, 1]: ``s = sigmoid(scores)``,
+    then ``s / max_j s_j`` over each network's pairs.
+
+    Raising every power of a network by one factor never lowers any SINR (only the noise does not
+    scale), so the best allocations have their loudest transmitter at ``P_max``; the policy chooses
+    the levels relative to it. Without this, training drifts towards tiny powers for everyone.
+    """
+    s = torch.sigmoid(scores)
+    return s / s.amax(-1, keepdim=True).clamp_min(1e-30)
+
+
 def _scores_to_q(models, batch: ChannelBatch) -> Tensor:
-    """Powers over ``P_max`` ``[G * m]``: the members' powers averaged."""
-    return torch.stack([torch.sigmoid(model(batch).float()[:, 0]) for model in models]).mean(0)
+    """Powers over ``P_max`` ``[G, m]``: the members' powers averaged (and scaled to a maximum of 1)."""
+    G, m = batch.adjacency.shape[0], batch.adjacency.shape[-1]
+    q = torch.stack([scores_to_powers(model(batch).float()[:, 0].view(G, m)) for model in models]).mean(0)
+    return q / q.amax(-1, keepdim=True).clamp_min(1e-30)
 
 
 @torch.no_grad()
@@ -270,7 +294,7 @@ class PowerTask:
 
     def loss(self, output: Tensor, batch: ChannelBatch) -> Tensor:
         B, T, m = batch.shape
-        r = rates(batch.gains.float(), torch.sigmoid(output.view(B, T, m)))
+        r = rates(batch.gains.float(), scores_to_powers(output.view(B, T, m)))
         if self.augmented:
             mu = batch.mu.unsqueeze(1)
         else:
