@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--episode", type=int, default=10, help="state-augmented: time steps per network in a batch")
     ap.add_argument("--pd-batch-size", type=int, default=4, help="primal-dual: networks per batch")
     ap.add_argument("--pd-episode", type=int, default=40, help="primal-dual: time steps per network (its dual dynamics)")
+    ap.add_argument("--depth", type=int, default=3, help="graph layers of the policies")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--skip-primal-dual", action="store_true")
@@ -40,10 +41,11 @@ def main() -> None:
 
     work = a.workdir
     work.mkdir(parents=True, exist_ok=True)
-    tag = f"m{a.pairs}_{a.layout}"
+    tag = f"m{a.pairs}_{a.layout}" + (f"_depth{a.depth}" if a.depth != 3 else "")
     print("load before:", wc.load(), flush=True)
     trained = {}
-    common = dict(pairs=a.pairs, layout=a.layout, epochs=a.epochs, steps_per_epoch=a.steps_per_epoch, seed=a.seed)
+    common = dict(pairs=a.pairs, layout=a.layout, epochs=a.epochs, steps_per_epoch=a.steps_per_epoch, seed=a.seed,
+                  depth=a.depth)
     trained["state-augmented"] = wc.train_policy(work / f"sa_{tag}", task="state-augmented", batch_size=a.batch_size,
                                                  episode=a.episode, **common)
     if not a.skip_primal_dual:
@@ -51,7 +53,7 @@ def main() -> None:
                                                  episode=a.pd_episode, **common)
     for name, s in trained.items():
         print(f"{name}: trained in {s.get('train_wall_s', 'earlier run')} s, val {json.dumps(s['val'])}", flush=True)
-    channels = wc.test_networks(work / f"test_{tag}_n{a.test_networks}_T{a.test_steps}_s{a.test_seed}.npz", pairs=a.pairs,
+    channels = wc.test_networks(work / f"test_m{a.pairs}_{a.layout}_n{a.test_networks}_T{a.test_steps}_s{a.test_seed}.npz", pairs=a.pairs,
                                 layout=a.layout, networks=a.test_networks, steps=a.test_steps, seed=a.test_seed)
     results = {}
     sa = wc.predict(work / f"sa_{tag}", channels, work / f"pred_sa_{tag}", baselines=True)

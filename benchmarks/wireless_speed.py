@@ -36,7 +36,10 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=50, help="decisions timed one at a time")
     ap.add_argument("--repeats", type=int, default=5, help="policy timings (median)")
     ap.add_argument("--wmmse-repeats", type=int, default=3, help="vectorized WMMSE timings (median)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
 
     from gnncli.domains.wireless.generator import ChannelConfig, generate
     from gnncli.domains.wireless.policy import Scales, make_batch

@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--steps-per-epoch", type=int, default=50)
     ap.add_argument("--batch-size", type=int, default=16, help="networks per batch (divided by 4 at m = 200)")
     ap.add_argument("--episode", type=int, default=10)
+    ap.add_argument("--depth", type=int, default=3, help="graph layers of the policies")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
 
@@ -46,27 +47,28 @@ def main() -> None:
         runs = {}
         for m in (source, target):
             batch = max(1, a.batch_size // 4) if m >= 200 else a.batch_size
-            runs[m] = work / f"sa_m{m}_{setup}"
+            runs[m] = work / (f"sa_m{m}_{setup}" + (f"_depth{a.depth}" if a.depth != 3 else ""))
             s = wc.train_policy(runs[m], pairs=m, layout=setup, task="state-augmented", epochs=a.epochs,
                                 steps_per_epoch=a.steps_per_epoch, batch_size=batch, episode=a.episode, seed=a.seed,
-                                val_networks=16 if m < 200 else 4)
+                                val_networks=16 if m < 200 else 4, depth=a.depth)
             print(f"trained at m = {m} ({setup}): {s.get('train_wall_s', 'earlier run')} s", flush=True)
         channels = wc.test_networks(work / f"test_m{target}_{setup}_n{n_test}_T{a.test_steps}_s{a.test_seed}.npz",
                                     pairs=target, layout=setup, networks=n_test, steps=a.test_steps, seed=a.test_seed)
         rows = []
         for m in (source, target):
-            out = wc.predict(runs[m], channels, work / f"pred_m{m}_on_m{target}_{setup}", baselines=(m == target),
+            out = wc.predict(runs[m], channels, work / f"pred_{runs[m].name}_on_m{target}", baselines=(m == target),
                              batch_size=4 if target >= 200 else 64)
             rows.append((f"trained at m = {m}", out["methods"]["state-augmented"]))
             if m == target:
                 rows.append(("full power", out["methods"]["full_power"]))
                 rows.append(("WMMSE (unconstrained)", out["methods"]["wmmse"]))
         f_min = out["f_min"]
-        print(f"\nconstant {setup}: {source} -> {target} pairs, {n_test} test networks x {a.test_steps} steps (seed {a.test_seed})")
+        print(f"\nconstant {setup}: {source} -> {target} pairs, {n_test} test networks x {a.test_steps} steps "
+              f"(seed {a.test_seed}), policies of depth {a.depth}")
         print(wc.table(rows, f_min))
         report[setup] = {name: stats for name, stats in rows}
     print("load after:", wc.load())
-    (work / "results_transference.json").write_text(json.dumps(report, indent=2))
+    (work / f"results_transference_{'_'.join(a.setups)}_depth{a.depth}.json").write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

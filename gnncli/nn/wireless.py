@@ -12,7 +12,6 @@ parameter tied to m, so a policy trained on one size of network runs on another.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 
