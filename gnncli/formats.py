@@ -22,7 +22,8 @@ FORMATS: dict[str, str] = {
     "sparse6": "sparse6 strings, one graph per line",
     "graphml": "GraphML",
     "mtx": "Matrix Market adjacency matrix",
-    "npz": "NumPy archive: a scipy sparse adjacency, a dense 'adjacency' array or 'edge_index'",
+    "npz": "NumPy archive (graph commands: a scipy sparse adjacency, a dense 'adjacency' array or 'edge_index'; or channel matrices)",
+    "npy": "NumPy array (channel matrices: (m, m), (T, m, m) or (networks, T, m, m))",
 }
 
 #: What ``gnn wl-test`` and ``gnn coarsen`` read (each has a reader in :data:`gnncli.graphs.READERS`).

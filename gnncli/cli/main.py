@@ -86,9 +86,9 @@ def root(
 
 
 def _register() -> None:
-    from gnncli.cli import benchmark, coarsen, embed, predict, train, wl_test
+    from gnncli.cli import benchmark, channels, coarsen, embed, predict, train, wl_test
 
-    for module in (train, predict, embed, benchmark, wl_test, coarsen):
+    for module in (train, predict, embed, benchmark, wl_test, coarsen, channels):
         module.register(app)
 
 

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             )
         if "rows" in counts:
             console.print(
-                f"predicted {counts['predicted']:,} of {counts['rows']:,} rows"
+                f"predicted {counts['predicted']:,} of {counts['rows']:,} {counts.get('unit', 'rows')}"
                 + (f"; {counts['invalid']:,} invalid (see the error column)" if counts.get("invalid") else ""),
                 highlight=False,
             )

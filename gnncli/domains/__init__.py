@@ -10,5 +10,6 @@ from gnncli.domains.base import DOMAINS, Dataset, Domain, DomainOption, get_doma
 register_domain("molecules", "gnncli.domains.molecules:MoleculesDomain")
 register_domain("proteins", "gnncli.domains.proteins:ProteinsDomain")
 register_domain("ratings", "gnncli.domains.ratings:RatingsDomain")
+register_domain("wireless", "gnncli.domains.wireless:WirelessDomain")
 
 __all__ = ["DOMAINS", "Dataset", "Domain", "DomainOption", "get_domain", "register_domain", "resolve_domain"]

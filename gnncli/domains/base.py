@@ -99,7 +99,8 @@ def resolve_domain(path: str | None, kind: str | None = None) -> Domain:
     best, best_score = None, 0
     suffix = _suffix(path)
     for domain in domains:
-        score = 2 if domain.sniff(path) else 1 if suffix in domain.extensions else 0
+        sniffed = domain.sniff(path)
+        score = (2 if sniffed is True else float(sniffed or 0)) or (1 if suffix in domain.extensions else 0)
         if score > best_score:
             best, best_score = domain, score
     if best is None:
@@ -251,8 +252,11 @@ class Domain:
     options: ClassVar[tuple[DomainOption, ...]] = ()
 
     # -- recognising input ---------------------------------------------------------------------
-    def sniff(self, path: str) -> bool:
-        """Whether the file or folder ``path`` looks like this kind of input by its content."""
+    def sniff(self, path: str) -> bool | float:
+        """Whether the file or folder ``path`` looks like this kind of input by its content. True
+        counts 2 (content beats an extension, which counts 1); a domain whose content test is
+        stricter than another's may return a higher number (a square numeric matrix is channel
+        gains before it is three columns of ratings)."""
         return False
 
     def default_input(self) -> str | None:

@@ -10,9 +10,16 @@ LEVELS = ("graph", "node")  # one output per graph (after a readout) or per node
 
 
 def model_names(domain: str | None = None) -> tuple[str, ...]:
-    """Every registered model name (encoders first), or those fitting the kind of input ``domain``."""
+    """Every registered model name (encoders first), or those fitting the kind of input ``domain``.
+
+    A kind of input may register its models from its own module, so every registered kind is
+    loaded first (their modules are cheap to import): a name is known whether or not a command
+    has touched its kind yet, e.g. ``ModelConfig(name=...)`` in a script.
+    """
+    from gnncli.domains.base import all_domains
     from gnncli.models import ENCODERS, MODELS
 
+    all_domains()
     generic = True
     if domain is not None:
         from gnncli.domains import DOMAINS, get_domain
