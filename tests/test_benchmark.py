@@ -145,3 +145,14 @@ def test_the_ratings_suite_reports_train_and_test_rmse(tmp_path):
     rows = pd.read_csv(tmp_path / "s" / "results.csv")
     assert np.isfinite(rows["train_rmse"]).all() and np.isfinite(rows["test_rmse"]).all()
     assert summary["reading"].startswith("train/test RMSE: linear ")
+
+
+def test_the_wireless_suite_shows_the_baselines_beside_the_policies(tmp_path):
+    result = invoke("benchmark", "--suite", "wireless", "--epochs", "1", "--seeds", "1", "--steps-per-epoch", "2",
+                    "--pairs", "4", "--networks", "4", "--time-steps", "20", "--out", tmp_path / "s", "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    labels = [e["label"] for e in summary["settings"]]
+    assert labels[:2] == ["state-augmented", "primal-dual"] and "wmmse (baseline)" in labels and "full_power (baseline)" in labels
+    assert summary["primary"] == "test_satisfied" or summary["primary"].startswith("test_")
+    assert "meeting f_min" in summary["reading"]

@@ -17,6 +17,8 @@ from gnncli.errors import UsageError
 #: ``--grid`` keys that set a field of the model config; ``params.NAME`` (or an unknown key)
 #: sets a model parameter; these set the training loop.
 MODEL_KEYS = ("hidden", "depth", "dropout", "readout", "ffn_layers", "ffn_hidden", "virtual_node")
+#: ``--grid`` keys (and suite overrides) that set a training option of the run itself.
+OPTION_KEYS = ("task",)
 LOOP_KEYS = ("lr", "batch_size", "epochs", "weight_decay", "patience", "warmup")
 
 
@@ -95,15 +97,17 @@ def specs(settings: list[Setting], seeds: list[int]) -> list[RunSpec]:
     return [RunSpec(s, seed) for s in settings for seed in seeds]
 
 
-def split_overrides(overrides: dict[str, Any]) -> tuple[dict, dict, dict]:
-    """``(model fields, model params, loop settings)`` of a setting's overrides (loop settings in
-    ``gnn train``'s words: see :func:`gnncli.benchmark.runner.loop_fields`)."""
-    model, params, loop = {}, {}, {}
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
+    """``(model fields, model params, loop settings, training options)`` of a setting's overrides
+    (loop settings in ``gnn train``'s words: see :func:`gnncli.benchmark.runner.loop_fields`)."""
+    model, params, loop, options = {}, {}, {}, {}
     for key, value in overrides.items():
-        if key in MODEL_KEYS:
+        if key in OPTION_KEYS:
+            options[key] = value
+        elif key in MODEL_KEYS:
             model[key] = value
         elif key in LOOP_KEYS:
             loop[key] = value
         else:
             params[key.removeprefix("params.")] = value
-    return model, params, loop
+    return model, params, loop, options

@@ -23,6 +23,9 @@ from gnncli.benchmark.grid import RunSpec, split_overrides
 from gnncli.errors import GnnError, UsageError
 
 RESULTS = "results.csv"
+#: Row columns ``baseline:<name>:test_<metric>`` hold a kind's untrained baselines (full power, WMMSE)
+#: scored by the run on its test set; the summary shows each as a setting of its own.
+BASELINE = "baseline:"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 #: Columns every row has, before the metric columns (``val_*``, ``test_*``).
@@ -75,7 +78,7 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
         import torch
 
         torch.set_num_threads(threads)
-    model_over, params, loop_over = split_overrides(spec.setting.overrides)
+    model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)
     row: dict[str, Any] = {
         "run_id": spec.run_id, "setting": spec.setting.label, "model": spec.setting.model or "", "seed": spec.seed,
         "status": "failed", "error": "", "time_s": 0.0, "run": str(run_dir),
@@ -95,7 +98,7 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
             fill = loop_fields({**loop_defaults(name), **given_loop})
         loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
                                      **({"device": device} if device else {})})
-        opts = replace(base, model=model, loop=loop, out=str(run_dir), plots=False)
+        opts = replace(base, model=model, loop=loop, out=str(run_dir), plots=False, **option_over)
         config = run_dir / "config.json"
         if config.is_file() and read_json(config).get("status") == "training":
             summary = api.resume(str(run_dir), device=device)
@@ -108,6 +111,8 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
                         if "/" not in k and k != "loss" and isinstance(v, (int, float))})
         if "monitor" in summary:
             row["monitor"] = summary["monitor"]
+        for name, metrics in (summary.get("baselines") or {}).items():  # computed, not trained, on the same test set
+            row.update({f"{BASELINE}{name}:test_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
     except (KeyboardInterrupt, SystemExit):
         raise
     except GnnError as exc:

@@ -12,6 +12,18 @@ from typing import Any
 import numpy as np
 
 
+def _baselines(rows: list[dict]) -> dict[str, list[str]]:
+    """Baseline name -> its ``baseline:<name>:test_<metric>`` columns, in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        for key in row:
+            if key.startswith("baseline:"):
+                name = key.split(":")[1]
+                if key not in out.setdefault(name, []):
+                    out[name].append(key)
+    return out
+
+
 def metric_columns(rows: list[dict]) -> list[str]:
     """The ``test_*``, ``train_*`` then ``val_*`` columns the rows hold, in first-seen order."""
     seen: list[str] = []
@@ -62,6 +74,12 @@ def summarize(rows: list[dict], directions: dict[str, bool], *, title: str = "be
         if settings:
             entry["overrides"] = next(s.overrides for s in settings if s.label == label)
         out_settings.append(entry)
+    for name, keys in _baselines(rows).items():  # untrained baselines the runs scored on their test sets
+        ok = [r for r in rows if r.get("status") == "ok" and any(k in r for k in keys)]
+        out_settings.append({
+            "label": f"{name} (baseline)", "model": "", "runs": len(ok), "failed": 0, "errors": [], "baseline": True,
+            "time_s": mean_sd([]), "metrics": {c: mean_sd([r.get(f"baseline:{name}:{c}") for r in ok]) for c in columns},
+        })
     best = {}
     for c in columns:
         metric = c.split("_", 1)[1]

@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         batch_size: BatchSize = None,
         lr: Lr = None,
         patience: Patience = None,
+        steps_per_epoch: Annotated[Optional[int], typer.Option(help="Batches per epoch, for data generated on the fly (default: the kind of input's).")] = None,
         device: DeviceName = "auto",
         json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
         domain_options: dict | None = None,
@@ -91,8 +92,8 @@ def register(app: typer.Typer) -> None:
             loop=LoopConfig(device=device),  # the rest per run: given here, else the model's own (loop_defaults)
             plots=False, options=domain_options or {},
         )
-        given_loop = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience}.items()
-                      if v is not None}
+        given_loop = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
+                                        "steps_per_epoch": steps_per_epoch}.items() if v is not None}
         if speed:
             _speed(base, names, batch_sizes, repeats, epochs or 3, json_out)
             return

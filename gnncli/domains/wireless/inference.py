@@ -95,7 +95,7 @@ def evaluate_run(domain, ctx) -> dict:
     counts = data.counts
     n_train = "generated" if data.generated else len(ctx.splits[0][0])
     return {
-        "run": str(ctx.run), "kind": domain.name, "task": task.mode, "model": opts.model.name,
+        "run": str(ctx.run), "kind": domain.name, "task": task.mode, "model": opts.model.name, "monitor": task.monitor,
         "members": len(ctx.splits), "split": "generated" if data.generated else opts.split, "unit": "networks",
         "networks": {**counts, "train": n_train, "val": len(ctx.splits[0][1]), "test": len(ctx.splits[0][2])},
         "pairs": int(data.extra["networks"][0].shape[-1]), "f_min": dyn.f_min, "dual_step": dyn.step,
