@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], choices=["cpu", "cuda"],
+                        help="where to measure (cuda only when available)")
     args = parser.parse_args()
     import numpy as np
     import torch
@@ -49,7 +51,8 @@ def main() -> None:
                         for r in records])
     pack = pack_records(records).with_targets(torch.from_numpy(y)[:, None], torch.ones(len(y), 1, dtype=torch.bool), level="node")
     n = len(pack)
-    devices = [("cpu", t) for t in args.threads] + ([("cuda", 0)] if torch.cuda.is_available() else [])
+    devices = [("cpu", t) for t in args.threads] if "cpu" in args.devices else []
+    devices += [("cuda", 0)] if "cuda" in args.devices and torch.cuda.is_available() else []
     rows = []
     for device, threads in devices:
         if device == "cpu":

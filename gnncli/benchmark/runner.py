@@ -65,20 +65,38 @@ def loop_fields(settings: dict) -> dict:
     return out
 
 
+def run_options(base, spec: RunSpec, run_dir: Path | None, *, device: str | None = None, given_loop: dict | None = None):
+    """The training options of one run: ``base`` with the setting's overrides, the seed, and loop
+    settings not given taken from the model's registration (with ``given_loop``)."""
+    from gnncli.models import ModelConfig
+    from gnncli.train.loop import LoopConfig
+
+    model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)
+    model = ModelConfig.from_dict({**base.model.to_dict(), **model_over, "name": spec.setting.model or base.model.name,
+                                   "params": {**base.model.params, **params}})
+    fill = {}
+    if given_loop is not None:
+        from gnncli.domains import resolve_domain
+        from gnncli.models.config import loop_defaults
+
+        name = spec.setting.model or base.model.name or resolve_domain(base.data, base.kind).default_model
+        fill = loop_fields({**loop_defaults(name), **given_loop})
+    loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
+                                 **({"device": device} if device else {})})
+    return replace(base, model=model, loop=loop, out=str(run_dir) if run_dir else base.out, plots=False, **option_over)
+
+
 def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, threads: int | None = None,
             given_loop: dict | None = None) -> dict:
     """Train one run (or continue it, if an earlier attempt was interrupted) and return its row.
     With ``given_loop``, loop settings not given come from the run's model registration."""
     from gnncli import api
     from gnncli.io import read_json
-    from gnncli.models import ModelConfig
-    from gnncli.train.loop import LoopConfig
 
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)
     row: dict[str, Any] = {
         "run_id": spec.run_id, "setting": spec.setting.label, "model": spec.setting.model or "", "seed": spec.seed,
         "status": "failed", "error": "", "time_s": 0.0, "run": str(run_dir),
@@ -86,19 +104,7 @@ def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, th
     }
     started = time.time()
     try:
-        model = ModelConfig.from_dict({**base.model.to_dict(), **model_over,
-                                       "name": spec.setting.model or base.model.name,
-                                       "params": {**base.model.params, **params}})
-        fill = {}
-        if given_loop is not None:
-            from gnncli.domains import resolve_domain
-            from gnncli.models.config import loop_defaults
-
-            name = spec.setting.model or base.model.name or resolve_domain(base.data, base.kind).default_model
-            fill = loop_fields({**loop_defaults(name), **given_loop})
-        loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
-                                     **({"device": device} if device else {})})
-        opts = replace(base, model=model, loop=loop, out=str(run_dir), plots=False, **option_over)
+        opts = run_options(base, spec, run_dir, device=device, given_loop=given_loop)
         config = run_dir / "config.json"
         if config.is_file() and read_json(config).get("status") == "training":
             summary = api.resume(str(run_dir), device=device)

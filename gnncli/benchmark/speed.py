@@ -7,7 +7,8 @@ For one model and dataset, on the CPU and on CUDA when present, over batch sizes
   cache off);
 * training: items per second of an epoch after the first (warm-up) one, through the one training
   loop (:func:`gnncli.train.loop.fit`), validating on a single batch;
-* inference: items per second of the model over every item, in inference mode;
+* inference: items per second of the task's evaluation over every item (the model in
+  inference mode, plus the task's metrics);
 * memory: the peak resident set size of the process that measured, and on CUDA the peak memory
   torch allocated.
 
@@ -22,6 +23,7 @@ import resource
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from gnncli.errors import UsageError
@@ -77,19 +79,15 @@ def measure_model(opts, device: str, batch_size: int, epochs: int) -> dict:
         torch.cuda.reset_peak_memory_stats(dev)
     model.eval()
     everything = np.arange(len(data))
-    loader = data.loader(everything, batch_size=batch_size)
-    with torch.inference_mode():
-        for warm in loader:  # one warm-up batch
-            model(warm.to(dev))
-            break
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        started = time.perf_counter()
-        for batch in loader:
-            model(batch.to(dev))
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        infer_seconds = time.perf_counter() - started
+    # the task's own evaluation is every kind's inference path (a policy's is a rollout over time)
+    task.evaluate(model, data.loader(everything[:batch_size], batch_size=batch_size), dev)  # warm-up
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    started = time.perf_counter()
+    task.evaluate(model, data.loader(everything, batch_size=batch_size), dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    infer_seconds = time.perf_counter() - started
     out = {
         "device": device, "batch_size": batch_size, "train_items_per_s": per_epoch / float(np.median(epoch_seconds)),
         "infer_items_per_s": len(data) / infer_seconds, "peak_rss_mb": _peak_rss_mb(),
@@ -125,11 +123,13 @@ def run_speed(opts, *, batch_sizes: list[int], repeats: int = 3, epochs: int = 3
     steps = [("featurize", opts, ())] * repeats
     steps += [("model", opts, (device, b, epochs)) for device in devices for b in batch_sizes for _ in range(repeats)]
     results = []
-    with context.Pool(1, maxtasksperchild=1) as pool:  # one fresh process per measurement
-        for i, result in enumerate(pool.imap(_child, steps)):
-            results.append(result)
-            if on_step is not None:
-                on_step(i + 1, len(steps))
+    for i, step in enumerate(steps):
+        # one fresh process per measurement; an executor's worker is not a daemon, so featurization
+        # may start worker processes of its own as it does in gnn train
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            results.append(pool.submit(_child, step).result())
+        if on_step is not None:
+            on_step(i + 1, len(steps))
     featurize = results[:repeats]
     rows = []
     for device in devices:

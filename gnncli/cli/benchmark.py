@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         given_loop = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
                                         "steps_per_epoch": steps_per_epoch}.items() if v is not None}
         if speed:
-            _speed(base, names, batch_sizes, repeats, epochs or 3, json_out)
+            _speed(base, expand(names, parse_grid(grid or []), [0]), given_loop, batch_sizes, repeats, epochs or 3, json_out)
             return
         title, reading = "benchmark", None
         if suite:
@@ -175,22 +175,22 @@ def _print_table(summary: dict) -> None:
     console.print(table)
 
 
-def _speed(base, names, batch_sizes: str, repeats: int, epochs: int, json_out: bool) -> None:
+def _speed(base, run_specs, given_loop: dict, batch_sizes: str, repeats: int, epochs: int, json_out: bool) -> None:
+    from gnncli.benchmark.runner import run_options
     from gnncli.benchmark.speed import run_speed
-    from gnncli.models import ModelConfig
 
-    if len(names) != 1:
-        raise UsageError("--speed measures one model: give one --models name (or none for the default)")
+    if len(run_specs) != 1:
+        raise UsageError("--speed measures one model: give at most one --models name and one value per --grid setting")
     try:
         sizes = [int(b) for b in batch_sizes.split(",") if b.strip()]
     except ValueError:
         raise UsageError(f"--batch-sizes {batch_sizes}: expected comma-separated integers") from None
-    opts = base
-    opts.model = ModelConfig(name=names[0])
+    opts = run_options(base, run_specs[0], None, given_loop=given_loop)
     progress = make_progress()
     with progress:
         bar = progress.add_task("measuring", total=None, info="")
-        result = run_speed(opts, batch_sizes=sizes, repeats=repeats, epochs=max(2, min(epochs, 3)),
+        devices = None if opts.loop.device == "auto" else [opts.loop.device]  # auto: the CPU, and CUDA when present
+        result = run_speed(opts, batch_sizes=sizes, repeats=repeats, epochs=max(2, min(epochs, 3)), devices=devices,
                            on_step=lambda done, total: progress.update(bar, completed=done, total=total))
     table = Table(title=f"speed of {result['model']} (medians of {repeats}; featurization "
                         f"{result['featurize_items_per_s']:,.0f} items/s on {result['featurize_items']:,} items)", show_edge=False)

@@ -25,7 +25,7 @@ def _frame(tmp_path, n=48, seed=0):
 def _predict(run, rows: pd.DataFrame, tmp_path, *args) -> pd.DataFrame:
     path = tmp_path / "query.csv"
     rows.to_csv(path, index=False)
-    result = invoke("predict", run, path, "--workers", "1", *args)
+    result = invoke("predict", run, path, "--workers", "1", "--device", "cpu", *args)  # CPU: exact comparisons
     assert result.exit_code == 0, result.output
     return pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
 
@@ -68,7 +68,7 @@ def test_a_second_smiles_column_is_noted_when_not_named(tmp_path):
 def test_two_molecules_per_row_use_both_through_train_predict_embed_and_resume(tmp_path):
     frame = _two_molecules(tmp_path)
     cols = ["--smiles-col", "smiles", "--smiles-col", "solvent"]
-    result = invoke("train", tmp_path / "mol+mol.csv", *cols, *FAST, "--out", tmp_path / "run", "--json")
+    result = invoke("train", tmp_path / "mol+mol.csv", *cols, *FAST, "--device", "cpu", "--out", tmp_path / "run", "--json")
     assert result.exit_code == 0, result.output
     assert not last_json(result.output)["warnings"]
     run = load_run(tmp_path / "run")

@@ -10,6 +10,7 @@ batch's pairs from its message graph, so that supervision edges never carry mess
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +19,19 @@ import scipy.sparse as sp
 import torch
 
 from gnncli.domains.ratings.graph import rated_matrix, rating_matrix, similarity_graph, to_torch_sparse
+
+
+def _float32(method):
+    """Run ``method`` outside any CUDA autocast: the shift powers are computed once, cached and
+    reused, so they are kept in float32 even when the first call comes from a mixed-precision
+    training step (where sparse products would otherwise come back in bf16)."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with torch.autocast("cuda", enabled=False):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 #: Shrinkage of the user and item means towards the global mean, in ratings: a user's mean is
@@ -93,6 +107,7 @@ class RatingContext:
             self._cache[key] = to_torch_sparse(self.graph(graph)).to(device)
         return self._cache[key]
 
+    @_float32
     def user_shifts(self, taps: int, device, graph: int | None = None) -> torch.Tensor:
         """Every user's whole training signal shifted 0 .. taps-1 times: [taps, n_users, n_items, 2]
         (channel 0: ratings, 1: rated indicator). Made once per context, in one sparse product per
@@ -109,6 +124,7 @@ class RatingContext:
             self._cache[key] = torch.stack([z.view(self.n_items, self.n_users, 2).transpose(0, 1) for z in out]).contiguous()
         return self._cache[key]
 
+    @_float32
     def diag_powers(self, taps: int, device, graph: int | None = None) -> torch.Tensor:
         """diag(S^k) for k < taps: [taps, n_items]."""
         key = ("diag_powers", taps, graph, str(device))
@@ -128,6 +144,7 @@ class RatingContext:
             self._cache[key] = out
         return self._cache[key]
 
+    @_float32
     def stats(self, taps: int, device, graph: int | None = None) -> dict[str, torch.Tensor]:
         """Rating sums and counts per user and per item, the global mean, each item's bias
         (its mean's shrunk deviation from the global mean, :data:`ITEM_PRIOR`), and that bias
