@@ -37,6 +37,15 @@ def register_model(name: str, target=None, /, **meta):
     return MODELS.register(name, target, **meta)
 
 
+def model_needs(name: str | None) -> tuple[str, ...]:
+    """The batch attributes model ``name`` reads beyond ``x``/``edge_index``/``edge_attr``
+    (its registration's ``needs``; empty for unknown names and None)."""
+    for registry in (ENCODERS, MODELS):
+        if name is not None and name in registry:
+            return tuple(registry.entry(name).meta.get("needs", ()))
+    return ()
+
+
 _ENC = "gnncli.models.model"
 register_encoder("dmpnn", f"{_ENC}:dmpnn", help="directed message passing on bonds (Chemprop's D-MPNN)")
 register_encoder("gine", f"{_ENC}:gine", help="GIN with edge features")

@@ -116,8 +116,10 @@ class MoleculesDomain(Domain):
         import torch
 
         from gnncli.domains.molecules.columns import choose_inputs, parse_weights
-        from gnncli.domains.molecules.reader import detect_format, featurize_frame, file_cache_key, read_molecules
+        from gnncli.domains.molecules.reader import (attach_positions, detect_format, featurize_frame, file_cache_key,
+                                                     read_molecules)
         from gnncli.domains.tables import infer_task, parse_targets, target_columns
+        from gnncli.models import model_needs
 
         options = opts.options
         max_atoms = _max_atoms(options)
@@ -139,6 +141,11 @@ class MoleculesDomain(Domain):
             mf, featurizer, workers=opts.workers, cache_key=key, progress=lambda n: reporter.advance(bar, n),
             max_atoms=max_atoms,
         )
+        if "pos" in model_needs(opts.model.name):  # a model on 3D coordinates: SDF conformers
+            if mf.positions is None:
+                raise InputError(f"{source}: --model {opts.model.name} reads 3D coordinates, which only SDF records with a "
+                                 f"3D conformer carry (this input is {fmt}); choose another --model")
+            pack, valid, errors = attach_positions(pack, valid, errors, mf.positions)
         warnings = list(notes)
         if errors:
             first_bad = min(errors)

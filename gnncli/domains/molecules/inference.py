@@ -23,12 +23,14 @@ import numpy as np
 import torch
 
 from gnncli.domains.molecules.columns import check_columns
-from gnncli.domains.molecules.reader import Featurizer, MoleculeFrame, default_workers, iter_molecules, pack_arrays
+from gnncli.domains.molecules.reader import (Featurizer, MoleculeFrame, attach_positions, default_workers, iter_molecules,
+                                             pack_arrays)
 from gnncli.domains.pack import GraphPack
 from gnncli.errors import InputError
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, featurize_batch
 from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
 from gnncli.inference import run_models
+from gnncli.models import model_needs
 from gnncli.parallel import BlockPool
 from gnncli.runs import TrainedRun, load_run
 from gnncli.runtime import tune_allocator
@@ -110,20 +112,26 @@ def _fused_cpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int
 # -- CUDA: featurize in workers, model in this process -----------------------------------------
 
 def _split_gpu(run: TrainedRun, chunks: Iterator[MoleculeFrame], *, workers: int, device: torch.device,
-               embed: bool, member: int, batch_size: int, max_atoms: int | None, featurizer=None) -> Iterator[tuple]:
+               embed: bool, member: int, batch_size: int, max_atoms: int | None, featurizer=None,
+               positions: bool = False) -> Iterator[tuple]:
+    """Featurize in workers, run the model here; with ``positions``, each molecule gets its SDF
+    record's 3D coordinates first (a model on coordinates; the CPU takes this path for it too)."""
     featurizer = featurizer or run.featurizer
+
+    def finish(done: MoleculeFrame, handle) -> tuple:
+        pack, valid, errors = featurize.collect(handle, done.record_errors)
+        if positions:
+            pack, valid, errors = attach_positions(pack, valid, errors, done.positions)
+        return done.frame, run_models(run, pack, device, batch_size, embed=embed, member=member), valid, errors
+
     with Featurizer(featurizer, workers, max_atoms) as featurize:
         pending: deque = deque()
         for mf in chunks:
             pending.append((mf, featurize.submit(mf.to_featurize(featurizer))))
             if len(pending) > workers:
-                done, handle = pending.popleft()
-                pack, valid, errors = featurize.collect(handle, done.record_errors)
-                yield done.frame, run_models(run, pack, device, batch_size, embed=embed, member=member), valid, errors
+                yield finish(*pending.popleft())
         while pending:
-            done, handle = pending.popleft()
-            pack, valid, errors = featurize.collect(handle, done.record_errors)
-            yield done.frame, run_models(run, pack, device, batch_size, embed=embed, member=member), valid, errors
+            yield finish(*pending.popleft())
 
 
 def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, fmt: str | None = None,
@@ -136,7 +144,10 @@ def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, 
     run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
     chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size, featurizer or run.featurizer)
-    if dev.type == "cpu":
+    if "pos" in model_needs(run.config["model"].get("name")):
+        yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member,
+                              batch_size=batch_size, max_atoms=max_atoms, featurizer=featurizer, positions=True)
+    elif dev.type == "cpu":
         yield from _fused_cpu(run, chunks, workers=n_workers, embed=embed, member=member, batch_size=batch_size,
                               max_atoms=max_atoms, featurizer=featurizer)
     else:

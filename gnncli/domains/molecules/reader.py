@@ -55,6 +55,9 @@ class MoleculeFrame:
         unit: ``"line"`` or ``"record"``: what ``first_line`` counts.
         record_errors: row position -> reason, for rows that failed before featurization
             (an SDF record RDKit could not read).
+        positions: SDF only: per row, the heavy atoms' 3D coordinates [n, 3] in the order of
+            the row's SMILES (so of the featurized atoms), or None for a record without a 3D
+            conformer; None for other formats.
     """
 
     frame: pd.DataFrame
@@ -63,6 +66,7 @@ class MoleculeFrame:
     first_line: int = 2
     unit: str = "line"
     record_errors: dict[int, str] = field(default_factory=dict)
+    positions: list | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -133,7 +137,8 @@ def read_molecules(
     for c in chunks:
         errors.update({offset + k: v for k, v in c.record_errors.items()})
         offset += len(c)
-    return MoleculeFrame(frame, first.smiles_col, first.source, first.first_line, first.unit, errors)
+    positions = None if first.positions is None else [p for c in chunks for p in c.positions]
+    return MoleculeFrame(frame, first.smiles_col, first.source, first.first_line, first.unit, errors, positions)
 
 
 def iter_molecules(
@@ -280,27 +285,60 @@ def _iter_sdf(raw, source: str, chunk_size) -> Iterator[MoleculeFrame]:
     from rdkit import Chem
 
     supplier = Chem.ForwardSDMolSupplier(raw, sanitize=True, removeHs=True)
-    rows, errors, first = [], {}, 1
+    rows, errors, positions, first = [], {}, [], 1
     count = 0
     for record, mol in enumerate(supplier, start=1):
         count = record
         if mol is None:
             errors[len(rows)] = f"SDF record {record} could not be read by RDKit"
             rows.append({SMILES: np.nan})
+            positions.append(None)
         else:
             row = {SMILES: Chem.MolToSmiles(mol)}
+            positions.append(_smiles_order_positions(mol))
             if mol.HasProp("_Name") and mol.GetProp("_Name").strip():
                 row["name"] = mol.GetProp("_Name").strip()
             row.update({str(k): str(v) for k, v in mol.GetPropsAsDict(includePrivate=False).items()})
             rows.append(row)
         if chunk_size is not None and len(rows) >= chunk_size:
-            yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors)
+            yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors, positions)
             first += len(rows)
-            rows, errors = [], {}
+            rows, errors, positions = [], {}, []
     if count == 0:
         raise InputError(f"{source}: no SDF records")
     if rows:
-        yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors)
+        yield MoleculeFrame(pd.DataFrame(rows, dtype=object), SMILES, source, first, "record", errors, positions)
+
+
+def _smiles_order_positions(mol) -> np.ndarray | None:
+    """The 3D coordinates of ``mol``'s atoms in the order its last ``MolToSmiles`` wrote them
+    (which is the order RDKit parses that SMILES back in), or None without a 3D conformer."""
+    if not mol.GetNumConformers() or not mol.GetConformer().Is3D():
+        return None
+    order = list(mol.GetPropsAsDict(includePrivate=True, includeComputed=True)["_smilesAtomOutputOrder"])
+    return np.asarray(mol.GetConformer().GetPositions(), dtype=np.float32)[order]
+
+
+def attach_positions(pack: GraphPack, valid: np.ndarray, errors: dict[int, str], positions: list | None,
+                     ) -> tuple[GraphPack, np.ndarray, dict[int, str]]:
+    """Give every featurized molecule its 3D coordinates as ``pos``, from ``positions`` (one
+    [n, 3] array or None per row, :attr:`MoleculeFrame.positions`). A molecule without them, or
+    whose atoms they do not match, leaves the pack and becomes an error of its row."""
+    counts = pack.num_nodes.tolist()
+    keep, blocks = [], []
+    for i, (row, n) in enumerate(zip(np.asarray(valid).tolist(), counts)):
+        p = positions[row] if positions is not None else None
+        if p is None:
+            errors[row] = "no 3D coordinates (a model on coordinates reads them from SDF records with a 3D conformer)"
+        elif len(p) != n:
+            errors[row] = f"3D coordinates for {len(p)} atoms, but the molecule has {n} heavy atoms"
+        else:
+            keep.append(i)
+            blocks.append(p)
+    if len(keep) < len(counts):
+        pack, valid = pack.subset(keep), np.asarray(valid)[keep]
+    pos = torch.from_numpy(np.concatenate(blocks)) if blocks else torch.zeros(0, 3)
+    return pack.with_attrs(node={"pos": pos}), valid, errors
 
 
 def find_smiles_column(frame: pd.DataFrame, source: str, requested: str | None = None) -> str:
