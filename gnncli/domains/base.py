@@ -367,13 +367,17 @@ class Domain:
     def prepare_model(self, model, data: Dataset, train_rows) -> None:
         """Fit what ``model`` standardizes of its inputs on the training items ``train_rows``, before
         a member trains: by default the per-item ``features`` of the pack, for a model with graph
-        features (see :class:`~gnncli.models.model.GraphModel`)."""
+        features (see :class:`~gnncli.models.model.GraphModel`), and the node features of the
+        training graphs, for a model that standardizes them (``logreg``)."""
         pack = getattr(data, "pack", None)
         fit = getattr(model, "fit_feature_scaling", None)
         if fit is not None and pack is not None and "features" in getattr(pack, "graph", {}):
             import torch
 
             fit(pack.graph["features"][torch.as_tensor(train_rows, dtype=torch.long)])
+        fit_nodes = getattr(model, "fit_node_scaling", None)  # a model on node features alone (logreg)
+        if fit_nodes is not None and pack is not None and pack.x is not None:
+            fit_nodes(pack.subset(list(map(int, train_rows))).x)
 
     def check_transfer(self, source_config: dict, data: Dataset) -> None:
         """Raise :class:`~gnncli.errors.InputError` unless an encoder trained on the run described

@@ -73,7 +73,7 @@ register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidd
 register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
                loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="fully connected network on the rating vector")
 
-register_model("logreg", "gnncli.models.baselines:logreg",
+register_model("logreg", "gnncli.models.baselines:logreg", loop={"lr": 1e-2},  # one linear layer on standardized features
                help="baseline: logistic or linear regression on each node's features (or a graph's mean), no message passing")
 
 __all__ = [

@@ -225,3 +225,28 @@ def test_the_feature_baseline_sees_no_graph():
     cut.edge_index = cut.edge_index[:, :0]  # without its bonds: the same output
     with torch.no_grad():
         assert torch.equal(model(cut), model(PACK.batch([2])))
+
+
+def test_the_feature_baseline_standardizes_its_features_on_the_training_nodes():
+    model = _model("logreg", level="node")
+    batch = PACK.batch(range(len(PACK)))
+    model.fit_node_scaling(batch.x)
+    scaled = batch.clone()
+    scaled.x = batch.x * 1000.0 + 7.0  # the same features in other units
+    refit = _model("logreg", level="node")
+    refit.fit_node_scaling(scaled.x)
+    with torch.no_grad():
+        assert torch.allclose(model(batch), refit(scaled), atol=1e-4)
+    old = {k: v for k, v in model.state_dict().items() if not k.startswith("x_")}  # a checkpoint from before
+    fresh = _model("logreg", level="node")
+    fresh.load_state_dict(old)
+    assert torch.equal(fresh.x_std, torch.ones_like(fresh.x_std))
+
+
+def test_training_fits_the_feature_baseline_scaling_on_the_training_rows():
+    from gnncli.domains.base import Domain
+
+    model = _model("logreg", level="node")
+    data = type("Data", (), {"pack": PACK})()
+    Domain.prepare_model(Domain(), model, data, [0, 1])
+    assert torch.allclose(model.x_mean, PACK.subset([0, 1]).x.float().mean(0))
