@@ -108,6 +108,18 @@ def test_speed_mode_reports_positive_throughputs(data):
     assert {"train_items_per_s", "infer_items_per_s", "peak_rss_mb"} <= set(result["rows"][0])
 
 
+def test_speed_mode_measures_a_policy_on_generated_networks_with_the_settings_given():
+    # wireless: generated data (--steps-per-epoch), a rollout as inference, one-valued --grid
+    result = invoke("benchmark", "--kind", "wireless", "--pairs", "4", "--networks", "2", "--time-steps", "6",
+                    "--episode", "2", "--grid", "depth=2", "--steps-per-epoch", "3", "--speed", "--device", "cpu",
+                    "--epochs", "2", "--repeats", "1", "--batch-sizes", "2", "--json")
+    assert result.exit_code == 0, result.output
+    row = last_json(result.output)["rows"][0]
+    assert row["device"] == "cpu" and row["train_items_per_s"] > 0 and row["infer_items_per_s"] > 0
+    two = invoke("benchmark", "--kind", "wireless", "--grid", "depth=2,3", "--speed")
+    assert two.exit_code == 2 and "--speed measures one model" in two.output
+
+
 def test_a_suite_runs_end_to_end_and_reads_its_table(data, tmp_path):
     result = invoke("benchmark", data, "--suite", "aggregation", *TINY, "--seeds", "1", "--out", tmp_path / "s", "--json")
     assert result.exit_code == 0, result.output
