@@ -8,27 +8,23 @@ What differs between molecules, proteins, ratings and wireless channels is asked
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from gnncli.domains import Domain, get_domain, resolve_domain
 from gnncli.domains.base import check_options
 from gnncli.errors import GnnError, UsageError
 from gnncli.inference import InferenceSettings
-from gnncli.io import atomic_open, load_tensors, read_json, save_tensors, write_json
-from gnncli.models import ModelConfig, build_model, model_names
+from gnncli.io import atomic_open, load_tensors, read_json, write_json
+from gnncli.models import ModelConfig, model_names
 from gnncli.progress import Reporter
-from gnncli.runs import FORMAT_VERSION, TrainedRun, load_run, model_path, save_member, state_path, upgrade_config
-from gnncli.train.evaluate import RunContext
-from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, resolve_device
+from gnncli.runs import TrainedRun, load_run, model_path, state_path, upgrade_config
+from gnncli.train.loop import LoopConfig, resolve_device
+from gnncli.train.members import ENCODER_SETTINGS, new_run_dir, source_config, train_members
 
 __all__ = ["LoopConfig", "ModelConfig", "TrainOptions", "embed", "predict", "resume", "resume_point", "train"]
 
@@ -109,65 +105,13 @@ def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
     if opts.init_from:
         if opts.search:
             raise UsageError("--search and --from do not go together: the encoder's settings are the run's")
-        source = _source_config(opts.init_from)
+        source = source_config(opts.init_from)
         if source.get("kind") != domain.name:
             raise UsageError(f"--from {opts.init_from}: a run on {source.get('kind')} input, and this input is {domain.name}")
         # The encoder is the run's: its settings come with it; the head's are this run's.
         theirs = source["model"]
-        model = ModelConfig.from_dict({**model.to_dict(), **{k: theirs[k] for k in _ENCODER_SETTINGS if k in theirs}})
+        model = ModelConfig.from_dict({**model.to_dict(), **{k: theirs[k] for k in ENCODER_SETTINGS if k in theirs}})
     return replace(opts, kind=domain.name, model=model, options=options)
-
-
-#: What the encoder of a run is built from (``gnn train --from`` takes them from the run).
-_ENCODER_SETTINGS = ("name", "hidden", "depth", "virtual_node", "params")
-
-
-def _source_config(run_dir: str) -> dict:
-    """The ``config.json`` of the run ``--from`` names (a finished run)."""
-    from gnncli.errors import CheckpointError
-
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise CheckpointError(f"--from {run_dir}: not a run folder (no config.json)")
-    config = upgrade_config(read_json(path))
-    if config.get("status") != "complete" or "model" not in config:
-        raise CheckpointError(f"--from {run_dir}: the run is not complete (finish it with gnn train --resume {run_dir})")
-    return config
-
-
-def _start_from(model, run_dir: str, member: int, freeze: bool) -> None:
-    """Copy the encoder weights of member ``member`` (modulo the run's members) of ``run_dir``
-    into ``model``; with ``freeze``, they stay fixed in training."""
-    from gnncli.errors import CheckpointError
-
-    encoder = getattr(model, "encoder", None)
-    if encoder is None:
-        raise UsageError(f"--from: model {type(model).__name__} has no encoder of its own to start from")
-    members = int(_source_config(run_dir)["members"])
-    file = model_path(Path(run_dir), member % members)
-    saved = load_tensors(file)["state_dict"]
-    weights = {k[len("encoder."):]: v for k, v in saved.items() if k.startswith("encoder.")}
-    ours = encoder.state_dict()
-    if set(weights) != set(ours) or any(weights[k].shape != ours[k].shape for k in ours):
-        raise CheckpointError(f"{file}: its encoder does not fit this model's (different settings or input widths)")
-    encoder.load_state_dict(weights)
-    if freeze:
-        for param in encoder.parameters():
-            param.requires_grad_(False)
-
-
-def _new_run_dir(opts: TrainOptions) -> Path:
-    if opts.out:
-        run = Path(opts.out)
-        if run.exists() and any(run.iterdir()):
-            raise UsageError(f"{run}: folder exists and is not empty (choose another --out, or continue it with --resume)")
-        return run
-    stem = "stdin" if opts.data == "-" else Path(opts.data).stem if opts.data else opts.kind or "default"
-    base = Path("runs") / f"{datetime.now():%Y%m%d-%H%M%S}-{stem}-{opts.model.name}"
-    run, i = base, 1
-    while run.exists():
-        run, i = Path(f"{base}-{i}"), i + 1
-    return run
 
 
 # ------------------------------------------------------------------------------ training
@@ -182,11 +126,11 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     domain = resolve_domain(opts.data, opts.kind)
     opts = settle_options(opts, domain)
     resolve_device(opts.loop.device)  # fail early on a bad --device
-    run = _new_run_dir(opts)
+    run = new_run_dir(opts)
     data = domain.prepare(opts, reporter)
     if opts.init_from:
         try:
-            domain.check_transfer(_source_config(opts.init_from), data)
+            domain.check_transfer(source_config(opts.init_from), data)
         except GnnError as exc:
             raise type(exc)(f"--from {opts.init_from}: {exc}") from None
     splits = domain.split(opts, data)
@@ -200,7 +144,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     if trials is not None:
         with atomic_open(run / "search.csv", "w", newline="") as handle:
             trials.to_csv(handle, index=False)
-    summary = _train_members(run, opts, domain, data, splits, reporter, started=time.time())
+    summary = train_members(run, opts, domain, data, splits, reporter, started=time.time())
     if trials is not None:
         best = trials.loc[trials["best"]].iloc[0]
         summary["search"] = {"trials": int(len(trials)), "completed": int((trials["state"] == "COMPLETE").sum()),
@@ -257,90 +201,7 @@ def resume(run_dir: str, reporter: Reporter | None = None, *, device: str | None
     data = domain.prepare(opts, reporter, featurizer=domain.load_featurizer(config))
     saved = read_json(run / "splits.json")
     splits = [tuple(np.asarray(s[k], np.int64) for k in ("train", "val", "test")) for s in saved]
-    return _train_members(run, opts, domain, data, splits, reporter, started=time.time(), resumed=True)
-
-
-def _train_members(
-    run: Path, opts: TrainOptions, domain: Domain, data, splits: list, reporter: Reporter, *,
-    started: float, resumed: bool = False,
-) -> dict:
-    model_config = domain.model_config(data, opts.model)
-    if opts.loop.steps_per_epoch is None and data.steps_per_epoch is not None:  # data generated on the fly
-        opts = replace(opts, loop=replace(opts.loop, steps_per_epoch=data.steps_per_epoch))
-    # Each member fits what its task needs (target scaling) on its own training rows (k-fold
-    # folds differ), then re-expresses its outputs in the run's task, so that every member's
-    # outputs mean the same thing at prediction time. Members sharing one split share one task.
-    shared = all(np.array_equal(s[0], splits[0][0]) for s in splits)
-    fit_rows = splits[0][0] if shared else np.unique(np.concatenate([s[0] for s in splits]))
-    task = domain.make_task(data, opts, fit_rows)
-    config = {
-        "format": FORMAT_VERSION, "kind": domain.name, "status": "training",
-        "featurizer": domain.featurizer_spec(data), "model": model_config.to_dict(), "task": task.to_config(),
-        "members": len(splits), "domain": domain.run_config(data), "options": opts.to_dict(),
-        "data": {"path": data.source, **data.counts},
-    }
-    write_json(run / "config.json", config)
-    write_json(run / "splits.json", [
-        {k: [int(i) for i in part] for k, part in zip(("train", "val", "test"), s)} for s in splits
-    ])
-    history_rows: list[dict] = []
-    if resumed and (run / "metrics.csv").is_file():
-        history_rows = pd.read_csv(run / "metrics.csv").to_dict("records")
-    for member, (train_idx, val_idx, _) in enumerate(splits):
-        if model_path(run, member).is_file() and not state_path(run, member).is_file():
-            continue  # finished before an interruption
-        loop = LoopConfig.from_dict({**opts.loop.to_dict(), "seed": opts.loop.seed + member})
-        state = load_tensors(state_path(run, member)) if state_path(run, member).is_file() else None
-        epochs_kept = int(state["epoch"]) + 1 if state is not None else 0  # rows past the saved state go
-        history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
-        torch.manual_seed(loop.seed)
-        model = build_model(model_config)
-        domain.prepare_model(model, data, train_idx)
-        if opts.init_from and state is None:  # a resumed member has its own weights already
-            _start_from(model, opts.init_from, member, opts.freeze_encoder)
-        elif opts.init_from and opts.freeze_encoder:
-            for param in model.encoder.parameters():
-                param.requires_grad_(False)
-        label = f"member {member + 1}/{len(splits)}" if len(splits) > 1 else "training"
-        bar = reporter.start(label, loop.epochs, completed=epochs_kept)
-        member_task = task if shared else domain.make_task(data, opts, train_idx)
-
-        def make_loader(epoch: int, _train=train_idx, _seed=loop.seed, _batch=loop.batch_size):
-            return data.train_loader(_train, batch_size=_batch, seed=_seed, epoch=epoch)
-
-        def on_epoch(record: dict, _member=member, _bar=bar, _task=member_task) -> None:
-            history_rows.append({"member": _member, **record})
-            with atomic_open(run / "metrics.csv", "w", newline="") as handle:
-                pd.DataFrame(history_rows).to_csv(handle, index=False)
-            shown = record.get(f"val_{_task.monitor}", float("nan"))
-            reporter.advance(_bar, 1, info=f"loss {record['train_loss']:.4f}  val {_task.monitor} {shown:.4f}")
-
-        try:
-            result = fit(
-                model, member_task, make_loader, data.loader(val_idx, batch_size=256), loop, resume=state,
-                on_epoch=on_epoch, save_state=lambda s, _m=member: save_tensors(state_path(run, _m), s),
-            )
-        except TrainingInterrupted as exc:
-            if state_path(run, member).is_file():
-                raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
-            raise
-        best = result.best_state
-        if member_task is not task and hasattr(member_task, "align"):
-            model.load_state_dict(best)
-            member_task.align(model, task)
-            best = model.state_dict()
-        save_member(run, member, best, result.task_state)
-        state_path(run, member).unlink(missing_ok=True)
-        reporter.finish(bar)
-    if (run / "state").is_dir() and not any((run / "state").iterdir()):
-        shutil.rmtree(run / "state")
-    summary = domain.evaluate(RunContext(run, opts, data, splits, task, reporter))
-    summary["time_s"] = round(time.time() - started, 2)
-    summary["warnings"] = list(data.warnings)
-    write_json(run / "metrics.json", summary)
-    config["status"] = "complete"
-    write_json(run / "config.json", config)
-    return summary
+    return train_members(run, opts, domain, data, splits, reporter, started=time.time(), resumed=True)
 
 
 # ------------------------------------------------------------------------------ prediction

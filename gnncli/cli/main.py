@@ -15,8 +15,8 @@ from gnncli import __version__
 from gnncli.cli import common
 
 HELP = common.help_text(
-    """Graph neural networks from the command line: molecules today; proteins, ratings and
-    wireless channels on the roadmap.
+    """Graph neural networks from the command line for molecules (SMILES, SDF), protein
+    structures (PDB, mmCIF), rating tables and wireless channel matrices.
 
     Results go to stdout (CSV, or JSON with --json), progress and messages to stderr, and '-'
     reads standard input. Every command has --help with examples. gnn --debug COMMAND shows
@@ -29,6 +29,14 @@ HELP = common.help_text(
       gnn train data.csv --target logS --epochs 50 --out runs/esol
 
       gnn predict runs/esol library.smi --top-k 100 > hits.csv
+
+      gnn train structures/ --task binding-site --model egnn
+
+      gnn train ratings.csv --model gcmc
+
+      gnn train --kind wireless --pairs 50
+
+      gnn benchmark data.csv --target logS --models dmpnn,gin --seeds 3
     """
 )
 

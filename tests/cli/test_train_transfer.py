@@ -39,7 +39,7 @@ def test_from_starts_with_the_runs_encoder_and_freezing_keeps_it(tmp_path, sourc
 
 def test_from_copies_the_encoder_before_training(tmp_path, source, monkeypatch):
     """With no training step the encoder is exactly the run's and the head is fresh."""
-    from gnncli.train import loop
+    from gnncli.train import loop, members
 
     seen = {}
     real_fit = loop.fit
@@ -48,7 +48,7 @@ def test_from_copies_the_encoder_before_training(tmp_path, source, monkeypatch):
         seen.update({k: v.clone() for k, v in model.state_dict().items()})
         return real_fit(model, *args, **kwargs)
 
-    monkeypatch.setattr(api, "fit", spy)
+    monkeypatch.setattr(members, "fit", spy)
     data = write_molecule_csv(tmp_path / "small.csv", n=30, seed=2)
     api.train(api.TrainOptions(data=str(data), targets=["logp"], out=str(tmp_path / "run"), plots=False, init_from=str(source),
                                loop=api.LoopConfig(epochs=1, batch_size=16)))
