@@ -3,7 +3,7 @@
 Surprise's SVD on the same split.
 
     python benchmarks/ratings_models.py --data ../shared/data/ratings/ml-100k --seeds 0 1 2 3 4 \
-        --workdir /tmp/bench/ratings --surprise-python /work/venvs/surprise/bin/python
+        --workdir /tmp/bench/ratings --surprise-python ~/venvs/surprise/bin/python
 
 For each model and seed: ``gnn train u1.base --test u1.test --model M --seed K`` through the Python API
 (each model's default settings; the seed sets the train/validation cut of u1.base and the
