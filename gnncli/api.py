@@ -158,15 +158,21 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def resume_point(run_dir: str) -> dict:
-    """Where an interrupted run stands: ``complete``, and per member still to train its
-    ``member`` index, ``epoch`` (finished epochs) and ``epochs`` (planned)."""
-    run = Path(run_dir)
+def _train_config(run: Path) -> dict:
+    """The ``config.json`` of a ``gnn train`` run folder, upgraded to the current format."""
     config = upgrade_config(read_json(run / "config.json"))
     if "options" not in config:
         from gnncli.errors import CheckpointError
 
         raise CheckpointError(f"{run / 'config.json'}: not a gnn train run")
+    return config
+
+
+def resume_point(run_dir: str) -> dict:
+    """Where an interrupted run stands: ``complete``, and per member still to train its
+    ``member`` index, ``epoch`` (finished epochs) and ``epochs`` (planned)."""
+    run = Path(run_dir)
+    config = _train_config(run)
     epochs = int(config["options"]["loop"]["epochs"])
     members = int(config["members"])
     pending = []
@@ -185,11 +191,7 @@ def resume(run_dir: str, reporter: Reporter | None = None, *, device: str | None
     """
     reporter = reporter or Reporter()
     run = Path(run_dir)
-    config = upgrade_config(read_json(run / "config.json"))
-    if "options" not in config:
-        from gnncli.errors import CheckpointError
-
-        raise CheckpointError(f"{run / 'config.json'}: not a gnn train run")
+    config = _train_config(run)
     if config.get("status") == "complete" and (run / "metrics.json").is_file():
         summary = read_json(run / "metrics.json")
         summary["warnings"] = [f"{run}: the run is already complete; nothing to resume"]

@@ -370,14 +370,17 @@ class Domain:
         features (see :class:`~gnncli.models.model.GraphModel`), and the node features of the
         training graphs, for a model that standardizes them (``logreg``)."""
         pack = getattr(data, "pack", None)
-        fit = getattr(model, "fit_feature_scaling", None)
-        if fit is not None and pack is not None and "features" in getattr(pack, "graph", {}):
-            import torch
+        if pack is None:
+            return
+        import torch
 
-            fit(pack.graph["features"][torch.as_tensor(train_rows, dtype=torch.long)])
+        rows = torch.as_tensor(train_rows, dtype=torch.long)
+        fit = getattr(model, "fit_feature_scaling", None)
+        if fit is not None and "features" in getattr(pack, "graph", {}):
+            fit(pack.graph["features"][rows])
         fit_nodes = getattr(model, "fit_node_scaling", None)  # a model on node features alone (logreg)
-        if fit_nodes is not None and pack is not None and pack.x is not None:
-            fit_nodes(pack.subset(list(map(int, train_rows))).x)
+        if fit_nodes is not None and pack.x is not None:
+            fit_nodes(pack.subset(rows).x)
 
     def check_transfer(self, source_config: dict, data: Dataset) -> None:
         """Raise :class:`~gnncli.errors.InputError` unless an encoder trained on the run described
