@@ -23,7 +23,7 @@ from gnncli.io import atomic_open, load_tensors, read_json, write_json
 from gnncli.models import ModelConfig, model_names
 from gnncli.progress import Reporter
 from gnncli.runs import TrainedRun, load_run, model_path, state_path, upgrade_config
-from gnncli.train.loop import LoopConfig, resolve_device
+from gnncli.train.loop import LoopConfig, resolve_device, resolve_precision
 from gnncli.train.members import ENCODER_SETTINGS, new_run_dir, source_config, train_members
 
 __all__ = ["LoopConfig", "ModelConfig", "TrainOptions", "embed", "predict", "resume", "resume_point", "train"]
@@ -125,7 +125,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     reporter = reporter or Reporter()
     domain = resolve_domain(opts.data, opts.kind)
     opts = settle_options(opts, domain)
-    resolve_device(opts.loop.device)  # fail early on a bad --device
+    resolve_precision(opts.loop.precision, resolve_device(opts.loop.device))  # fail early on a bad --device/--precision
     run = new_run_dir(opts)
     data = domain.prepare(opts, reporter)
     if opts.init_from:

@@ -96,7 +96,8 @@ Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epoc
 SplitName = Annotated[str, typer.Option(help="random, kfold, column (--split-col), or one of the kind's own (molecules: scaffold, Bemis-Murcko).", rich_help_panel=_PANEL)]
 SplitSizes = Annotated[str, typer.Option(help="Train,val,test fractions.", rich_help_panel=_PANEL)]
 SplitCol = Annotated[Optional[str], typer.Option(help="Column of train/val/test labels (implies --split column).", rich_help_panel=_PANEL)]
-DeviceName = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (mixed precision on CUDA).", rich_help_panel=_PANEL)]
+DeviceName = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.", rich_help_panel=_PANEL)]
+Precision = Annotated[str, typer.Option(help="Arithmetic of the training steps: auto (mixed bf16 on CUDA GPUs that have it, else fp16; on CPUs with native bf16 (AVX512-BF16 or AMX), bf16 for dmpnn; float32 otherwise), fp32, bf16 or fp16 (CUDA). Validation and saved weights are float32.", rich_help_panel=_PANEL)]
 
 
 def register(app: typer.Typer) -> None:
@@ -129,6 +130,7 @@ def register(app: typer.Typer) -> None:
         grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
         seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
         device: DeviceName = "auto",
+        precision: Precision = "auto",
         split: SplitName = "random",
         split_sizes: SplitSizes = "0.8,0.1,0.1",
         folds: Annotated[int, typer.Option(help="Folds for --split kfold.", rich_help_panel=_PANEL)] = 5,
@@ -175,7 +177,7 @@ def register(app: typer.Typer) -> None:
                         epochs=loop["epochs"], batch_size=loop["batch_size"], max_lr=loop["lr"], init_lr=loop["lr"] / 10,
                         final_lr=loop["lr"] / 10, warmup_epochs=loop["warmup"], patience=loop["patience"] or None,
                         grad_clip=grad_clip or None, seed=seed, device=device,
-                        steps_per_epoch=steps_per_epoch,
+                        steps_per_epoch=steps_per_epoch, precision=precision,
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, init_from=from_run,
                     freeze_encoder=freeze_encoder, search=search, options=domain_options or {},

@@ -222,6 +222,11 @@ class GraphModel(nn.Module):
         self.head = nn.Sequential(*layers)
 
     @property
+    def cpu_bf16(self) -> bool:
+        """Whether training gains from bf16 autocast on a CPU that has it (the encoder says so)."""
+        return bool(getattr(self.encoder, "cpu_bf16", False))
+
+    @property
     def embed_dim(self) -> int:
         """Width of :meth:`embed`: what the head reads."""
         if self.readout is None:

@@ -1,5 +1,6 @@
 """The one training loop: Adam with warm-up and decay, gradient clipping, early stopping on a
-validation metric, mixed precision on CUDA, and a resumable state saved after every epoch.
+validation metric, mixed precision (on CUDA, and on CPUs with native bfloat16 for models that gain
+from it), and a resumable state saved after every epoch.
 
 It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itself. Training
 data may be read (a loader with a length) or generated on the fly (an iterable without one:
@@ -9,6 +10,7 @@ in the resumable snapshot and returned with the best weights.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -34,6 +36,8 @@ class LoopConfig:
     The resumable state is written at most every ``checkpoint_seconds`` and always on Ctrl-C.
     ``steps_per_epoch`` is the number of batches in an epoch when the training data has no length
     (generated on the fly); with a loader that has one, an epoch is the whole loader.
+    ``precision`` is that of the training steps (see :func:`resolve_precision`); validation and
+    the saved weights are always float32.
     """
 
     epochs: int = 50
@@ -49,6 +53,7 @@ class LoopConfig:
     device: str = "auto"
     checkpoint_seconds: float = 30.0
     steps_per_epoch: int | None = None
+    precision: str = "auto"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +94,43 @@ def resolve_device(spec: str) -> torch.device:
             raise UsageError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
         return device
     raise UsageError(f"--device {spec}: expected auto, cpu, cuda or cuda:N")
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX512-BF16 or AMX), where oneDNN's
+    bf16 GEMM runs about 4-5x faster than float32 (``python benchmarks/gemm_width.py --dtype bf16``)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return bool(torch.backends.mkldnn.is_available() and cpu is not None
+                and any(getattr(cpu, name, lambda: False)() for name in checks))
+
+
+def resolve_precision(spec: str, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
+    """The autocast dtype of the training steps, or None for float32 throughout.
+
+    ``auto``: on CUDA, bf16 where the GPU has it, else fp16 (with loss scaling); on a CPU with native
+    bf16, bf16 for models that say they gain from it (a ``cpu_bf16`` attribute: D-MPNN, whose
+    training is mostly large matrix products), float32 otherwise. ``fp32``, ``bf16`` and ``fp16``
+    (CUDA only) force one.
+    """
+    if spec not in PRECISIONS:
+        raise UsageError(f"--precision {spec}: expected one of {', '.join(PRECISIONS)}")
+    if spec == "fp32":
+        return None
+    if device.type == "cuda":
+        if spec == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if spec == "bf16" else torch.float16
+    if device.type != "cpu":
+        return None
+    if spec == "fp16":
+        raise UsageError("--precision fp16 is for CUDA; on a CPU use bf16 or fp32")
+    if spec == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if getattr(model, "cpu_bf16", False) and cpu_has_bf16() else None
 
 
 def seed_everything(seed: int) -> None:
@@ -190,9 +232,10 @@ def fit(
             loadable with ``torch.load(weights_only=True)``).
     """
     device = resolve_device(config.device)
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    amp_dtype = resolve_precision(config.precision, device, model)
+    use_amp = amp_dtype is not None
+    mixed = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if use_amp else contextlib.nullcontext
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     model.to(device)
     optimizer = _adam(model, config)
     steps = _steps_per_epoch(make_train_loader(0), config)
@@ -223,7 +266,7 @@ def fit(
             for batch in _epoch_batches(make_train_loader(epoch), steps):
                 batch = batch.to(device)
                 optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                with mixed():
                     output = model(batch)
                 loss = task.loss(output.float(), batch)
                 scaler.scale(loss).backward()

@@ -22,13 +22,13 @@ from gnncli.domains.ratings.graph import rated_matrix, rating_matrix, similarity
 
 
 def _float32(method):
-    """Run ``method`` outside any CUDA autocast: the shift powers are computed once, cached and
+    """Run ``method`` outside any autocast (CUDA or CPU): the shift powers are computed once, cached and
     reused, so they are kept in float32 even when the first call comes from a mixed-precision
     training step (where sparse products would otherwise come back in bf16)."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        with torch.autocast("cuda", enabled=False):
+        with torch.autocast("cuda", enabled=False), torch.autocast("cpu", enabled=False):
             return method(*args, **kwargs)
 
     return wrapper
