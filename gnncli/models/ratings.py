@@ -23,6 +23,7 @@ filter taps; default 5), ``mean``/``std`` of the training ratings and ``n_users`
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnncli.models.config import ModelConfig
@@ -254,12 +255,19 @@ class GCMC(nn.Module):
     node. Decoder: bilinear per level with ``bases`` shared basis matrices, Q_r = sum_s a_rs P_s;
     logits_r(u, i) = u^T Q_r v, so that softmax over r is a distribution over rating levels.
 
-    The message graph is the context's training ratings less the batch's own pairs: supervision
-    edges never carry messages to themselves.
+    ``messages`` says which training ratings carry messages while training: ``apart``, all but
+    the batch's own pairs (supervision edges never carry messages to themselves; trained in
+    mini-batches); ``all``, every training rating, as in the paper's full-batch training, where
+    each step scores every training pair and dropout keeps a pair from relying on its own edge.
+    ``level_dropout`` drops a node's messages of each rating level independently (the paper's
+    and DGL's GC-MC: dropout on each level's source normalizers) instead of all of a node's at
+    once. ``activation`` is ``relu`` or ``leaky`` (leaky ReLU, slope 0.1) after the levels are
+    stacked. A run's config records all three; runs from before they existed are read as
+    ``apart``, per-node dropout and ``relu``.
 
-    As in the paper, predictions use an exponential moving average of the weights (decay
-    ``ema``, default 0.995 per training step; 0 uses the weights as they are): it is updated at
-    each training batch, kept in the model's state, and used whenever the model is in eval mode.
+    Predictions can use an exponential moving average of the weights (decay ``ema`` per training
+    step; 0 uses the weights as they are): it is updated at each training batch, kept in the
+    model's state, and used whenever the model is in eval mode.
     """
 
     _WEIGHTS = ("ordinal", "w_user", "w_item", "basis", "coefficients")
@@ -271,6 +279,13 @@ class GCMC(nn.Module):
         self.n_items = int(_param(config, "n_items", 0))
         self.n_levels = int(_param(config, "levels", 5))
         self.node_dropout = float(_param(config, "node_dropout", 0.7))
+        self.messages = str(_param(config, "messages", "apart"))
+        self.level_dropout = bool(_param(config, "level_dropout", False))
+        self.activation = str(_param(config, "activation", "relu"))
+        if self.messages not in ("apart", "all"):
+            raise ValueError(f"--model-param messages={self.messages}: expected apart or all")
+        if self.activation not in ("relu", "leaky"):
+            raise ValueError(f"--model-param activation={self.activation}: expected relu or leaky")
         embed, bases = int(_param(config, "embed", 75)), int(_param(config, "bases", 2))
         per_level = max(1, config.hidden // self.n_levels)
         nodes = self.n_users + self.n_items
@@ -317,11 +332,10 @@ class GCMC(nn.Module):
         if self.training and self.ema > 0 and torch.is_grad_enabled():
             self._update_ema()  # the weights as the last optimizer step left them
         users, items, level = context.edges(device)
-        keep = torch.ones(users.numel(), dtype=torch.bool, device=device)
-        if self.training and batch.edge is not None:
-            supervised = batch.edge[batch.edge >= 0]
-            keep[supervised] = False
-        users, items, level = users[keep], items[keep], level[keep]
+        if self.training and batch.edge is not None and self.messages == "apart":
+            keep = torch.ones(users.numel(), dtype=torch.bool, device=device)
+            keep[batch.edge[batch.edge >= 0]] = False
+            users, items, level = users[keep], items[keep], level[keep]
         deg_u = torch.bincount(users, minlength=self.n_users).clamp(min=1).float()
         deg_i = torch.bincount(items, minlength=self.n_items).clamp(min=1).float()
         norm = (deg_u[users] * deg_i[items]).rsqrt().unsqueeze(1)
@@ -329,22 +343,33 @@ class GCMC(nn.Module):
         to_user = W[level, self.n_users + items] * norm
         to_item = W[level, users] * norm
         if self.training and self.node_dropout > 0:
-            keep_node = (torch.rand(self.n_users + self.n_items, device=device) >= self.node_dropout).float()
-            scale = 1.0 / (1.0 - self.node_dropout)
-            to_user = to_user * (keep_node[self.n_users + items] * scale).unsqueeze(1)
-            to_item = to_item * (keep_node[users] * scale).unsqueeze(1)
+            keep = self.sender_dropout(device)
+            from_item, from_user = self.n_users + items, users
+            if self.level_dropout:
+                to_user = to_user * keep[level, from_item].unsqueeze(1)
+                to_item = to_item * keep[level, from_user].unsqueeze(1)
+            else:
+                to_user = to_user * keep[from_item].unsqueeze(1)
+                to_item = to_item * keep[from_user].unsqueeze(1)
         per_level = W.size(2)
         h_user = torch.zeros(self.n_users * self.n_levels, per_level, device=device)
         h_item = torch.zeros(self.n_items * self.n_levels, per_level, device=device)
         h_user.index_add_(0, users * self.n_levels + level, to_user)
         h_item.index_add_(0, items * self.n_levels + level, to_item)
-        h_user = torch.relu(h_user.view(self.n_users, -1))
-        h_item = torch.relu(h_item.view(self.n_items, -1))
+        act = (lambda h: F.leaky_relu(h, 0.1)) if self.activation == "leaky" else torch.relu
+        h_user = act(h_user.view(self.n_users, -1))
+        h_item = act(h_item.view(self.n_items, -1))
         u = self.dropout(h_user) @ self._w("w_user").t()
         v = self.dropout(h_item) @ self._w("w_item").t()
         if not self.training:
             self._cached = (context, u, v)
         return u, v
+
+    def sender_dropout(self, device=None) -> Tensor:
+        """One training step's dropout of senders (users, then items), scaled by 1 / (1 - p): a
+        factor per node [nodes], or per rating level and node [levels, nodes] with ``level_dropout``."""
+        shape = (self.n_levels, self.n_users + self.n_items) if self.level_dropout else (self.n_users + self.n_items,)
+        return (torch.rand(shape, device=device) >= self.node_dropout).float() / (1.0 - self.node_dropout)
 
     def _levels(self) -> Tensor:
         return torch.einsum("rs,sde->rde", self._w("coefficients"), self._w("basis"))

@@ -261,3 +261,56 @@ def test_gcmc_decoder_gives_a_distribution_over_rating_levels():
         model.train(False)
         u_eval, _ = model.encode(batch)
     assert not torch.allclose(u_all[batch.users], u_eval[batch.users])
+
+
+def test_gcmc_with_messages_all_lets_supervision_edges_carry_messages():
+    torch.manual_seed(0)
+    ctx, config, (u, i, r) = context_and_config("gcmc", knn=None, hidden=10,
+                                                params={"embed": 6, "messages": "all", "node_dropout": 0.0})
+    model = build_model(config)
+    model.dropout.p = 0.0
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False, edge=np.arange(len(u)))))
+    with torch.no_grad():
+        u_train, v_train = model.encode(batch)  # a full batch: every training edge supervised and sending
+        model.eval()
+        u_eval, v_eval = model.encode(batch)
+    assert torch.allclose(u_train, u_eval) and torch.allclose(v_train, v_eval)
+
+
+def test_gcmc_level_dropout_drops_each_level_of_a_sender_on_its_own():
+    ctx, config, _ = context_and_config("gcmc", knn=None, hidden=10, params={"embed": 6, "node_dropout": 0.5})
+    torch.manual_seed(0)
+    per_node = build_model(config).sender_dropout()
+    assert per_node.shape == (12 + 9,) and set(per_node.unique().tolist()) <= {0.0, 2.0}
+    config.params["level_dropout"] = True
+    masks = torch.stack([build_model(config).sender_dropout() for _ in range(20)])
+    levels = len(ctx.levels)
+    assert masks.shape == (20, levels, 12 + 9) and set(masks.unique().tolist()) == {0.0, 2.0}
+    # some sender is kept at one level and dropped at another in the same step
+    assert ((masks == 0).any(dim=1) & (masks > 0).any(dim=1)).any()
+    assert abs(float((masks > 0).float().mean()) - 0.5) < 0.05
+
+
+def test_gcmc_runs_without_the_new_settings_read_as_before_and_new_runs_get_the_paper_recipe():
+    from gnncli.domains.ratings.training import GCMC_DEFAULTS, gcmc_params
+
+    _, config, _ = context_and_config("gcmc", knn=None, hidden=10, params={"embed": 6})
+    old = build_model(config)  # a config.json from before these settings
+    assert (old.messages, old.level_dropout, old.activation, old.ema) == ("apart", False, "relu", 0.995)
+    config.params.update(gcmc_params({"activation": "relu"}))
+    new = build_model(config)
+    assert (new.messages, new.level_dropout, new.activation, new.ema) == ("all", True, "relu", 0.0)
+    assert GCMC_DEFAULTS["activation"] == "leaky"
+    ctx, _, (u, i, r) = context_and_config("gcmc", knn=None)
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
+    outs = {}
+    for activation in ("relu", "leaky"):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig.from_dict({**config.to_dict(), "params": {**config.params, "activation": activation}}))
+        with torch.no_grad():
+            outs[activation] = model.eval().encode(batch)[0]
+    assert not torch.allclose(outs["relu"], outs["leaky"])  # negative stacked messages pass at slope 0.1
+    with pytest.raises(ValueError, match="activation=tanh"):
+        build_model(ModelConfig.from_dict({**config.to_dict(), "params": {**config.params, "activation": "tanh"}}))
+    with pytest.raises(ValueError, match="messages=some"):
+        build_model(ModelConfig.from_dict({**config.to_dict(), "params": {**config.params, "messages": "some"}}))

@@ -138,6 +138,9 @@ def test_bad_input_is_a_one_line_error(tmp_path, files):
     assert wrong.exit_code == 2 and "not a model for ratings input" in wrong.output
     knn = invoke("train", train, "--model", "gcmc", "--knn", "5", "--epochs", "1")
     assert knn.exit_code == 2 and "uses no item graph" in knn.output
+    apart = invoke("train", train, "--model-param", "messages=apart", "--epochs", "1", "--out", tmp_path / "apart")
+    assert apart.exit_code == 2 and "messages=apart takes each batch's ratings out of the message graph" in apart.output
+    assert not (tmp_path / "apart").exists()
 
 
 def test_help_shows_the_ratings_panel():

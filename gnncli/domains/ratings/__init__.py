@@ -24,7 +24,7 @@ SIGNAL_MODELS = ("linear", "fcnn")
 GRAPH_MODELS = ("graph-filter", "gnn")
 #: Hyperparameters each model takes in --model-param (besides those the domain fills in).
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
-                "gcmc": ("embed", "bases", "node_dropout", "ema")}
+                "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation")}
 DEFAULT_KNN = 40
 DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")
