@@ -133,6 +133,11 @@ def resolve_precision(spec: str, device: torch.device, model: nn.Module | None =
     return torch.bfloat16 if getattr(model, "cpu_bf16", False) and cpu_has_bf16() else None
 
 
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``fp32``, ``bf16`` or ``fp16``: what :func:`resolve_precision` returned, as config.json says it."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))

@@ -23,7 +23,7 @@ from gnncli.models import build_model
 from gnncli.progress import Reporter
 from gnncli.runs import FORMAT_VERSION, model_path, save_member, state_path, upgrade_config
 from gnncli.train.evaluate import RunContext
-from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit
+from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, precision_name, resolve_device, resolve_precision
 
 if TYPE_CHECKING:
     from gnncli.api import TrainOptions
@@ -117,6 +117,7 @@ def train_members(
         history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
         torch.manual_seed(loop.seed)
         model = build_model(model_config)
+        config["precision"] = precision_name(resolve_precision(loop.precision, resolve_device(loop.device), model))
         domain.prepare_model(model, data, train_idx)
         if opts.init_from and state is None:  # a resumed member has its own weights already
             start_from(model, opts.init_from, member, opts.freeze_encoder)
@@ -157,6 +158,8 @@ def train_members(
     if (run / "state").is_dir() and not any((run / "state").iterdir()):
         shutil.rmtree(run / "state")
     summary = domain.evaluate(RunContext(run, opts, data, splits, task, reporter))
+    if "precision" in config:  # the training steps' arithmetic, as resolved on this machine
+        summary["precision"] = config["precision"]
     summary["time_s"] = round(time.time() - started, 2)
     summary["warnings"] = list(data.warnings)
     write_json(run / "metrics.json", summary)

@@ -142,3 +142,23 @@ def test_cli_refuses_fp16_on_a_cpu_in_one_line(tmp_path):
     assert result.exit_code == 2
     assert "--precision fp16 is for CUDA" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_run_records_the_precision_it_trained_in(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gnncli.cli.main import app
+    from gnncli.testing import write_molecule_csv
+
+    data = write_molecule_csv(tmp_path / "d.csv", n=24)
+    for precision, has_bf16, expected in (("auto", True, "bf16"), ("auto", False, "fp32"), ("fp32", True, "fp32")):
+        monkeypatch.setattr(loop, "cpu_has_bf16", lambda: has_bf16)
+        out = tmp_path / f"run-{precision}-{has_bf16}"
+        result = CliRunner().invoke(app, ["train", str(data), "--target", "logp", "--device", "cpu", "--precision", precision,
+                                          "--epochs", "1", "--hidden", "16", "--no-plots", "--out", str(out), "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads([line for line in result.output.splitlines() if line.startswith("{")][-1])
+        assert summary["precision"] == expected
+        assert json.loads((out / "config.json").read_text())["precision"] == expected
