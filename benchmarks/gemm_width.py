@@ -87,12 +87,9 @@ def main() -> None:
                 for label, vary, pad in (("fixed rows", False, 1), ("random rows", True, 1), ("random rows padded to 128", True, 128)):
                     ms = time_step(args.rows, width, args.repeats, DTYPES[name], vary, pad) * 1e3
                     steps.append({"dtype": name, "width": width, "rows": label, "ms": round(ms, 3)})
-        if args.json:
-            print(json.dumps({"rows": args.rows, "threads": args.threads, "steps": steps}))
-            return
-        print(f"three products of a training step, rows up to {args.rows}, {args.threads} thread(s), mean of {args.repeats}")
-        for r in steps:
-            print(f"{r['dtype']:>4} H={r['width']:>4} {r['rows']:<27} {r['ms']:8.3f} ms")
+        report(args, "steps", steps,
+               f"three products of a training step, rows up to {args.rows}, {args.threads} thread(s), mean of {args.repeats}",
+               "{dtype:>4} H={width:>4} {rows:<27} {ms:8.3f} ms")
         return
     results = []
     for name in args.dtype:
@@ -100,12 +97,18 @@ def main() -> None:
             seconds = time_product(args.rows, width, args.repeats, DTYPES[name])
             results.append({"dtype": name, "width": width, "ms": round(seconds * 1e3, 3),
                             "gflops": round(2 * args.rows * width * width / seconds / 1e9, 1)})
+    report(args, "results", results, f"[{args.rows}, H] @ [H, H], {args.threads} thread(s), median of {args.repeats}",
+           "{dtype:>4} H={width:>4}: {ms:8.3f} ms  {gflops:6.1f} GFLOP/s")
+
+
+def report(args, key: str, rows: list[dict], title: str, line: str) -> None:
+    """``rows`` as one JSON object (``--json``) or as a title and one formatted line each."""
     if args.json:
-        print(json.dumps({"rows": args.rows, "threads": args.threads, "results": results}))
+        print(json.dumps({"rows": args.rows, "threads": args.threads, key: rows}))
         return
-    print(f"[{args.rows}, H] @ [H, H], {args.threads} thread(s), median of {args.repeats}")
-    for r in results:
-        print(f"{r['dtype']:>4} H={r['width']:>4}: {r['ms']:8.3f} ms  {r['gflops']:6.1f} GFLOP/s")
+    print(title)
+    for r in rows:
+        print(line.format(**r))
 
 
 if __name__ == "__main__":

@@ -147,23 +147,22 @@ def _zero_padded(layer: nn.Linear, in_features: int, out_features: int) -> nn.Li
 _ROWS = 128
 
 
-def _padded_rows() -> bool:
-    return torch.is_autocast_enabled("cpu")
+def _rows_to_pad(n: int) -> int:
+    """Zero rows that bring ``n`` to a multiple of ``_ROWS`` under CPU autocast; 0 otherwise."""
+    return (-n) % _ROWS if torch.is_autocast_enabled("cpu") else 0
 
 
 def _linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear``, with ``x``'s rows padded to a multiple of ``_ROWS`` under CPU autocast."""
-    n = x.size(0)
-    pad = (-n) % _ROWS
-    if not pad or not _padded_rows():
+    pad = _rows_to_pad(x.size(0))
+    if not pad:
         return F.linear(x, weight, bias)
-    return F.linear(F.pad(x, (0, 0, 0, pad)), weight, bias)[:n]
+    return F.linear(F.pad(x, (0, 0, 0, pad)), weight, bias)[: x.size(0)]
 
 
 def _addmm(c: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """``torch.addmm(c, a, b)``, with rows padded as in :func:`_linear`."""
-    n = a.size(0)
-    pad = (-n) % _ROWS
-    if not pad or not _padded_rows():
+    pad = _rows_to_pad(a.size(0))
+    if not pad:
         return torch.addmm(c, a, b)
-    return torch.addmm(F.pad(c, (0, 0, 0, pad)), F.pad(a, (0, 0, 0, pad)), b)[:n]
+    return torch.addmm(F.pad(c, (0, 0, 0, pad)), F.pad(a, (0, 0, 0, pad)), b)[: a.size(0)]
