@@ -30,7 +30,7 @@ Examples:
 
   gnn train --resume runs/esol
 
-  gnn train u1.base --test u1.test --out runs/ml100k
+  gnn train u1.base --test u1.test --user-features u.user --item-features u.item --out runs/ml100k
 
   gnn train small.csv --target logS --from runs/esol --freeze-encoder
 

@@ -265,6 +265,10 @@ class GCMC(nn.Module):
     stacked. A run's config records all three; runs from before they existed are read as
     ``apart``, per-node dropout and ``relu``.
 
+    Side features (``--user-features``, ``--item-features``; the paper's GC-MC+Feat): each side's
+    features pass a dense ReLU layer of ``side_hidden`` units (default 10) whose output joins
+    the stacked messages in the layer to ``embed`` features.
+
     Predictions can use an exponential moving average of the weights (decay ``ema`` per training
     step; 0 uses the weights as they are): it is updated at each training batch, kept in the
     model's state, and used whenever the model is in eval mode.
@@ -290,8 +294,21 @@ class GCMC(nn.Module):
         per_level = max(1, config.hidden // self.n_levels)
         nodes = self.n_users + self.n_items
         self.ordinal = nn.Parameter(torch.empty(self.n_levels, nodes, per_level))
-        self.w_user = nn.Parameter(torch.empty(embed, per_level * self.n_levels))
-        self.w_item = nn.Parameter(torch.empty(embed, per_level * self.n_levels))
+        self._weights = list(self._WEIGHTS)
+        # Side features (when the run has them): a dense ReLU layer of ``side_hidden`` units per
+        # side, its output beside the messages' in the layer to ``embed`` (the paper's GC-MC+Feat).
+        side = int(_param(config, "side_hidden", 10))
+        extra = {}
+        for who in ("user", "item"):
+            n_in = int(_param(config, f"{who}_features", 0))
+            extra[who] = side if n_in else 0
+            if n_in:
+                setattr(self, f"side_{who}", nn.Parameter(torch.empty(side, n_in)))
+                setattr(self, f"side_{who}_bias", nn.Parameter(torch.zeros(side)))
+                nn.init.xavier_uniform_(getattr(self, f"side_{who}"))
+                self._weights += [f"side_{who}", f"side_{who}_bias"]
+        self.w_user = nn.Parameter(torch.empty(embed, per_level * self.n_levels + extra["user"]))
+        self.w_item = nn.Parameter(torch.empty(embed, per_level * self.n_levels + extra["item"]))
         self.dropout = nn.Dropout(config.dropout)
         self.basis = nn.Parameter(torch.empty(bases, embed, embed))
         self.coefficients = nn.Parameter(torch.empty(self.n_levels, bases))
@@ -301,7 +318,7 @@ class GCMC(nn.Module):
         nn.init.orthogonal_(self.basis.view(bases * embed, embed))
         nn.init.xavier_uniform_(self.coefficients)
         self.ema = float(_param(config, "ema", 0.995))
-        for name in self._WEIGHTS:
+        for name in self._weights:
             self.register_buffer(f"ema_{name}", getattr(self, name).detach().clone())
         self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
         self._cached: tuple | None = None
@@ -316,7 +333,7 @@ class GCMC(nn.Module):
         ExponentialMovingAverage with num_updates), so that the initial weights fade quickly."""
         steps = int(self.ema_steps)
         decay = min(self.ema, (1 + steps) / (10 + steps))
-        for name in self._WEIGHTS:
+        for name in self._weights:
             getattr(self, f"ema_{name}").mul_(decay).add_(getattr(self, name).detach(), alpha=1 - decay)
         self.ema_steps += 1
 
@@ -359,8 +376,13 @@ class GCMC(nn.Module):
         act = (lambda h: F.leaky_relu(h, 0.1)) if self.activation == "leaky" else torch.relu
         h_user = act(h_user.view(self.n_users, -1))
         h_item = act(h_item.view(self.n_items, -1))
-        u = self.dropout(h_user) @ self._w("w_user").t()
-        v = self.dropout(h_item) @ self._w("w_item").t()
+        h = {"user": self.dropout(h_user), "item": self.dropout(h_item)}
+        for who, features in zip(("user", "item"), context.side(device)):
+            if f"side_{who}" in self._weights:
+                side = torch.relu(features @ self._w(f"side_{who}").t() + self._w(f"side_{who}_bias"))
+                h[who] = torch.cat([h[who], side], dim=1)
+        u = h["user"] @ self._w("w_user").t()
+        v = h["item"] @ self._w("w_item").t()
         if not self.training:
             self._cached = (context, u, v)
         return u, v

@@ -24,7 +24,8 @@ SIGNAL_MODELS = ("linear", "fcnn")
 GRAPH_MODELS = ("graph-filter", "gnn")
 #: Hyperparameters each model takes in --model-param (besides those the domain fills in).
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
-                "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation")}
+                "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation",
+                         "side_hidden")}
 DEFAULT_KNN = 40
 DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")
@@ -47,6 +48,8 @@ class RatingsDomain(Domain):
         DomainOption("rating_col", str, "Rating column (default: rating; or the third column).", metavar="COLUMN", commands=("train", "predict")),
         DomainOption("time_col", str, "Timestamp column, for --split time (default: timestamp; or the fourth column).", metavar="COLUMN", commands=("train",)),
         DomainOption("test_file", str, "A file of held-out test ratings (e.g. MovieLens u1.test); the training file then splits into train and validation.", flags=("--test",), metavar="FILE", commands=("train",)),
+        DomainOption("user_features", str, "GC-MC: a table of user attributes, ID first (e.g. MovieLens u.user); numbers are standardized, text with few values one-hot encoded.", metavar="FILE", commands=("train",)),
+        DomainOption("item_features", str, "GC-MC: a table of item attributes, ID first (e.g. MovieLens u.item, whose genre flags are used and titles, dates and URLs left out).", metavar="FILE", commands=("train",)),
         DomainOption("knn", int, f"Neighbours each item keeps in the item-similarity graph (default {DEFAULT_KNN}).", metavar="K", commands=("train",)),
         DomainOption("min_common", int, f"Item pairs rated by fewer common users get no edge in the item graph (default {DEFAULT_MIN_COMMON}).", metavar="N", commands=("train",)),
         DomainOption("recommend", int, "Write the top-N unseen items per user instead of scoring pairs; with INPUT files of held-out ratings, also precision@N, recall@N and NDCG@N.", metavar="N", commands=("predict",)),

@@ -52,6 +52,8 @@ class RatingContext:
         folds: for training only, the item graphs built without the ratings of each fold of users
             (user index % len(folds)): a training pair of a user in fold g is scored on graph g,
             which holds nothing of that user's ratings, as a test rating is absent from the graph.
+        user_side, item_side: side features [n_users, F] and [n_items, F'] (float32), or None
+            (:mod:`~gnncli.domains.ratings.features`).
     """
 
     n_users: int
@@ -62,6 +64,8 @@ class RatingContext:
     shift: sp.csr_matrix | None = None
     levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
     folds: list = field(default_factory=list)
+    user_side: np.ndarray | None = None
+    item_side: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +186,14 @@ class RatingContext:
                                      for a in (self.users, self.items, level))
         return self._cache[key]
 
+    def side(self, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The users' and items' side features on ``device`` (None where there are none)."""
+        key = ("side", str(device))
+        if key not in self._cache:
+            self._cache[key] = tuple(None if a is None else torch.as_tensor(a, dtype=torch.float32).to(device)
+                                     for a in (self.user_side, self.item_side))
+        return self._cache[key]
+
     def signals(self, users: np.ndarray, items: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Each pair's signal over the items: the user's training ratings [B, n_items] (0 where
         unrated) and which items are rated [B, n_items], with the pair's own item left out.
@@ -203,6 +215,9 @@ class RatingContext:
             coo = self.shift.tocoo()
             out.update(shift_row=torch.as_tensor(coo.row.astype(np.int64)), shift_col=torch.as_tensor(coo.col.astype(np.int64)),
                        shift_val=torch.as_tensor(coo.data.astype(np.float32)))
+        for name in ("user_side", "item_side"):
+            if getattr(self, name) is not None:
+                out[name] = torch.as_tensor(getattr(self, name))
         return out
 
     @classmethod
@@ -212,8 +227,9 @@ class RatingContext:
         if "shift_row" in state:
             shift = sp.csr_matrix((state["shift_val"].numpy(), (state["shift_row"].numpy(), state["shift_col"].numpy())),
                                   shape=(n_items, n_items))
+        side = {name: state[name].numpy() for name in ("user_side", "item_side") if name in state}
         return cls(int(state["n_users"]), n_items, state["users"].numpy(), state["items"].numpy(),
-                   state["ratings"].numpy(), shift, state["levels"].numpy())
+                   state["ratings"].numpy(), shift, state["levels"].numpy(), **side)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pandas as pd
 from gnncli.domains.base import Dataset
 from gnncli.domains.ratings import DEFAULT_KNN, DEFAULT_MIN_COMMON, GRAPH_MODELS, MODEL_PARAMS, SIGNAL_MODELS
 from gnncli.domains.ratings.data import RatingContext, RatingLoader, split_ratings
+from gnncli.domains.ratings.features import read_side_features
 from gnncli.domains.ratings.reader import RatingTable, drop_duplicates, read_ratings
 from gnncli.errors import InputError, UsageError
 
@@ -139,6 +140,9 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
     for name, value in (("--knn", knn), ("--min-common", min_common)):
         if value is not None and model not in GRAPH_MODELS:
             raise UsageError(f"{name}: the {model} model uses no item graph")
+    for who in ("user", "item"):
+        if options.get(f"{who}_features") and model != "gcmc":
+            raise UsageError(f"--{who}-features: only the gcmc model reads side features (not {model})")
     test_file = options.get("test_file")
     if test_file and opts.split != "random":
         raise UsageError(f"--test gives the test ratings; --split {opts.split} does not apply with it")
@@ -201,6 +205,14 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
                                   min_common=min_common or DEFAULT_MIN_COMMON,
                                   folds=GRAPH_FOLDS if model in GRAPH_MODELS else 0)
     reporter.finish(bar)
+    side_files = {}
+    for who, ids in (("user", user_ids), ("item", item_ids)):
+        path = options.get(f"{who}_features")
+        if path:
+            side = read_side_features(path, ids, who)
+            setattr(context, f"{who}_side", side.matrix)
+            warnings.extend(side.notes(path, who))
+            side_files[who] = {"file": path, "features": side.names}
     edge_of_row = np.full(len(ratings), -1, np.int64)
     edge_of_row[train] = np.arange(len(train))
     columns = {k: v for k, v in table.columns.items() if table.header}
@@ -209,7 +221,7 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
         "knn": (knn or DEFAULT_KNN) if model in GRAPH_MODELS else None,
         "min_common": (min_common or DEFAULT_MIN_COMMON) if model in GRAPH_MODELS else None,
         "graph_edges": int(context.shift.nnz) if context.shift is not None else None,
-        "test_file": test_file,
+        "test_file": test_file, "side_features": side_files,
     }
     return RatingsDataset(
         opts.data, arrays, ["rating"], "rating", unit="ratings", counts=counts, warnings=warnings,
@@ -256,6 +268,10 @@ def model_config(data: RatingsDataset, model):
     ctx = data.context
     filled = {"n_users": ctx.n_users, "n_items": ctx.n_items, "levels": len(data.extra["levels"]),
               "mean": float(r.mean()), "std": float(r.std()) or 1.0, "high": float(r.max())}
+    for who in ("user", "item"):
+        side = getattr(ctx, f"{who}_side")
+        if side is not None:
+            filled[f"{who}_features"] = int(side.shape[1])
     out = len(data.extra["levels"]) if model.name == "gcmc" else 1
     try:
         given = gcmc_params(model.params) if model.name == "gcmc" else model.params
