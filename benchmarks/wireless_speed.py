@@ -2,10 +2,12 @@
 convergence on the same channel matrices.
 
 A decision is one network's powers for one time step: the policy's forward pass over the
-interference graph (with the duals as inputs), or WMMSE iterated until its sum rate changes by
+interference graph (with the duals as inputs) and its scores made powers, or WMMSE iterated until its sum rate changes by
 less than each of --tols (relative) or --max-iter. Each is timed batched over all the matrices
 (WMMSE vectorized, problems leaving its batch as they converge) and one decision at a time (the
 first --single); medians of the repeats are reported per decision, with the load of the machine.
+The policy is timed in each --precision (as ``gnn predict --precision``; ``auto`` is bf16 on CPUs
+that multiply bf16 natively, float32 elsewhere).
 
     python benchmarks/wireless_speed.py --run /tmp/bench/wireless/sa_m50_density --pairs 50 \\
         --layout density --networks 100 --steps 20
@@ -14,6 +16,7 @@ first --single); medians of the repeats are reported per decision, with the load
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 
 import numpy as np
@@ -36,15 +39,18 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=50, help="decisions timed one at a time")
     ap.add_argument("--repeats", type=int, default=5, help="policy timings (median)")
     ap.add_argument("--wmmse-repeats", type=int, default=3, help="vectorized WMMSE timings (median)")
+    ap.add_argument("--precision", nargs="+", default=["fp32", "auto"], choices=["auto", "fp32", "bf16"],
+                    help="the policy's arithmetic, each timed (as gnn predict --precision)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
 
     from gnncli.domains.wireless.generator import ChannelConfig, generate
-    from gnncli.domains.wireless.policy import Scales, make_batch
+    from gnncli.domains.wireless.policy import Scales, make_batch, policy_powers
     from gnncli.domains.wireless.rates import rates, wmmse
     from gnncli.runs import load_run
+    from gnncli.train.loop import precision_name, resolve_inference_precision
 
     run = load_run(a.run)
     model = run.models[0].eval()
@@ -57,25 +63,28 @@ def main() -> None:
     print("load before:", wc.load(), flush=True)
     print(f"{n} decisions ({a.networks} networks x {a.steps} steps), m = {a.pairs}, torch threads {torch.get_num_threads()}")
 
-    def policy() -> None:
-        with torch.inference_mode():
-            for start in range(0, n, a.batch):
-                torch.sigmoid(model(make_batch(flat[start : start + a.batch], scales, mu[start : start + a.batch])))
-
-    policy()  # warm up
-    t_policy, all_policy = wc.median_time(policy, a.repeats)
-    per_policy = t_policy / n
     k = min(a.single, n)
-
-    def policy_one_by_one() -> None:
-        with torch.inference_mode():
-            for i in range(k):
-                torch.sigmoid(model(make_batch(flat[i : i + 1], scales, mu[i : i + 1])))
-
-    t_single, _ = wc.median_time(policy_one_by_one, a.repeats)
     out = {"decisions": n, "pairs": a.pairs, "hidden": run.config["model"]["hidden"], "depth": run.config["model"]["depth"],
-           "policy_batched_us": 1e6 * per_policy, "policy_one_at_a_time_us": 1e6 * t_single / k,
-           "policy_times_s": [round(t, 4) for t in all_policy], "wmmse": []}
+           "policy": {}, "wmmse": []}
+    for spec in a.precision:
+        dtype = resolve_inference_precision(spec, torch.device("cpu"), model)
+        policy_model = [copy.deepcopy(model).to(dtype) if dtype is not None else model]  # as gnn predict runs it
+
+        def policy(_models=policy_model) -> None:
+            with torch.inference_mode():
+                for start in range(0, n, a.batch):
+                    policy_powers(_models, make_batch(flat[start : start + a.batch], scales, mu[start : start + a.batch]))
+
+        def policy_one_by_one(_models=policy_model) -> None:
+            with torch.inference_mode():
+                for i in range(k):
+                    policy_powers(_models, make_batch(flat[i : i + 1], scales, mu[i : i + 1]))
+
+        policy()  # warm up
+        t_policy, all_policy = wc.median_time(policy, a.repeats)
+        t_single, _ = wc.median_time(policy_one_by_one, a.repeats)
+        out["policy"][spec] = {"precision": precision_name(dtype), "batched_us": 1e6 * t_policy / n,
+                               "one_at_a_time_us": 1e6 * t_single / k, "times_s": [round(t, 4) for t in all_policy]}
     G64 = flat[:, 0].double()
     for tol in a.tols:
         result = {}
@@ -99,12 +108,15 @@ def main() -> None:
             "vectorized_times_s": [round(t, 3) for t in all_vec],
         })
     print(json.dumps(out, indent=1))
-    print(f"policy: {out['policy_batched_us']:.1f} us per decision batched ({a.batch} graphs per pass), "
-          f"{out['policy_one_at_a_time_us']:.0f} us one at a time")
+    for spec, p in out["policy"].items():
+        print(f"policy, --precision {spec} ({p['precision']}): {p['batched_us']:.1f} us per decision batched "
+              f"({a.batch} graphs per pass), {p['one_at_a_time_us']:.0f} us one at a time")
     for w in out["wmmse"]:
         print(f"WMMSE tol {w['tol']:g} (median {w['iterations_median']:.0f} iterations, sum rate {w['sum_rate']:.1f}): "
-              f"{w['vectorized_us']:.0f} us per decision vectorized = {w['vectorized_us'] / out['policy_batched_us']:.0f}x the "
-              f"batched policy; {w['one_at_a_time_us']:.0f} us one at a time = {w['one_at_a_time_us'] / out['policy_batched_us']:.0f}x")
+              f"{w['vectorized_us']:.0f} us per decision vectorized, {w['one_at_a_time_us']:.0f} us one at a time")
+        for spec, p in out["policy"].items():
+            print(f"  = {w['vectorized_us'] / p['batched_us']:.1f}x (vectorized) and {w['one_at_a_time_us'] / p['batched_us']:.0f}x "
+                  f"(one at a time) the batched policy in {p['precision']}")
     print("load after:", wc.load())
 
 

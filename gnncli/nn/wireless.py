@@ -120,6 +120,11 @@ class PowerPolicy(nn.Module):
         output: :meth:`forward` ``[G * m, 1]`` scores; :meth:`embed` ``[G * m, hidden]``.
     """
 
+    #: ``gnn predict --precision auto`` runs a bfloat16 copy of the policy where the device multiplies
+    #: bf16 natively: its products and elementwise steps are all of its time, and the powers it
+    #: decides reach the same rates (README, "Wireless power allocation").
+    bf16_inference = True
+
     def __init__(self, *, layer: str = "leconv", in_channels: int = 1, hidden: int = 64, depth: int = 3,
                  taps: int = 3, directions: int = 2) -> None:
         super().__init__()

@@ -133,6 +133,24 @@ def resolve_precision(spec: str, device: torch.device, model: nn.Module | None =
     return torch.bfloat16 if getattr(model, "cpu_bf16", False) and cpu_has_bf16() else None
 
 
+def resolve_inference_precision(spec: str, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
+    """The dtype inference runs in (``gnn predict --precision``), or None for float32.
+
+    ``auto``: bf16 only for models whose outputs are decisions that bf16 rounding leaves as good and
+    that run faster in it (a ``bf16_inference`` attribute: the wireless power policy), on a device
+    that multiplies bf16 natively (a CPU with AVX512-BF16 or AMX, a CUDA GPU with bf16); float32
+    otherwise, so that predicted values are float32's. ``fp32``, ``bf16`` and ``fp16`` (CUDA only)
+    force one, as for training.
+    """
+    if spec != "auto":
+        return resolve_precision(spec, device, model)
+    if not getattr(model, "bf16_inference", False):
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if device.type == "cpu" and cpu_has_bf16() else None
+
+
 def precision_name(dtype: torch.dtype | None) -> str:
     """``fp32``, ``bf16`` or ``fp16``: what :func:`resolve_precision` returned, as config.json says it."""
     return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]

@@ -125,6 +125,21 @@ def test_predict_takes_other_dual_dynamics_without_retraining(trained, tmp_path)
     assert loose["summary"]["state-augmented"]["satisfied"] == 1.0
 
 
+def test_predict_precision_is_recorded_and_checked(trained, tmp_path):
+    run, _ = trained
+    np.save(tmp_path / "h.npy", np.random.default_rng(0).exponential(1e-10, (20, 4, 4)))
+    outs = {}
+    for precision in ("fp32", "bf16"):
+        result = cli("predict", run, tmp_path / "h.npy", "--out", tmp_path / precision, "--precision", precision, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout.splitlines()[-1])["precision"] == precision
+        assert json.loads((tmp_path / precision / "summary.json").read_text())["precision"] == precision
+        outs[precision] = np.load(tmp_path / precision / "powers.npz")["network_0"]
+    assert np.abs(outs["bf16"] - outs["fp32"]).max() <= 0.05 * 10 ** ((10 - 30) / 10)
+    half = cli("predict", run, tmp_path / "h.npy", "--precision", "fp16")
+    assert half.exit_code == 2 and errors(half) == ["error: --precision fp16 is for CUDA; on a CPU use bf16 or fp32"]
+
+
 def test_embed_writes_one_vector_per_pair(trained, tmp_path):
     run, _ = trained
     np.save(tmp_path / "h.npy", np.random.default_rng(1).exponential(1e-10, (5, 3, 3)))

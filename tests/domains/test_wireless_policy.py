@@ -69,6 +69,21 @@ def test_execution_keeps_powers_in_range_and_duals_nonnegative(augmented):
     np.testing.assert_allclose(run.rates, rates(G, torch.from_numpy(run.q)).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_execution_in_bf16_runs_a_bf16_copy_and_decides_nearly_the_same_powers():
+    torch.manual_seed(0)
+    model = PowerPolicy(in_channels=2, hidden=16, depth=3)
+    assert model.bf16_inference
+    G = networks(B=3, T=10, m=8)
+    args = dict(augmented=True, dynamics=DualDynamics(0.75, 2.0, 5), scales=Scales(3.0, 10.0))
+    full = execute([model], G, **args)
+    half = execute([model], G, **args, precision=torch.bfloat16)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the run's weights are left as they are
+    assert half.q.dtype == half.rates.dtype == np.float32
+    assert ((half.q >= 0) & (half.q <= 1)).all()
+    assert np.abs(half.q - full.q).max() < 0.05 and not np.array_equal(half.q, full.q)
+    np.testing.assert_allclose(half.rates, rates(G, torch.from_numpy(half.q)).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_state_augmented_execution_follows_the_dual_dynamics():
     """Rerun the execution by hand: the policy sees the duals, which follow the projected update."""
     torch.manual_seed(1)

@@ -8,7 +8,7 @@ from torch import nn
 
 from gnncli.errors import UsageError
 from gnncli.train import loop
-from gnncli.train.loop import LoopConfig, fit, resolve_precision
+from gnncli.train.loop import LoopConfig, fit, resolve_inference_precision, resolve_precision
 
 CPU = torch.device("cpu")
 
@@ -37,6 +37,23 @@ def test_forced_precisions_and_bad_values():
         resolve_precision("fp16", CPU)
     with pytest.raises(UsageError, match="expected one of auto, fp32, bf16, fp16"):
         resolve_precision("half", CPU)
+
+
+class _Decider(nn.Module):
+    bf16_inference = True
+
+
+def test_inference_auto_is_bf16_only_for_models_that_ask_and_cpus_that_have_it(monkeypatch):
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: True)
+    assert resolve_inference_precision("auto", CPU, _Decider()) is torch.bfloat16
+    assert resolve_inference_precision("auto", CPU, _Eager()) is None  # trains in bf16, predicts in float32
+    assert resolve_inference_precision("auto", CPU, _Plain()) is None
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
+    assert resolve_inference_precision("auto", CPU, _Decider()) is None
+    assert resolve_inference_precision("fp32", CPU, _Decider()) is None
+    assert resolve_inference_precision("bf16", CPU, _Plain()) is torch.bfloat16
+    with pytest.raises(UsageError, match="fp16 is for CUDA"):
+        resolve_inference_precision("fp16", CPU, _Decider())
 
 
 class _Probe(nn.Module):

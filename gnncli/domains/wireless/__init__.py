@@ -58,6 +58,7 @@ class WirelessDomain(Domain):
         DomainOption("dual_window", int, f"Time steps T0 between dual updates, averaged in each (default {DUAL_WINDOW}; predict: the run's).", commands=_ALL),
         DomainOption("p_max", float, "P_max in dBm for files that do not say (default 10, or the run's).", commands=_ALL, metavar="DBM"),
         DomainOption("noise", float, "Noise power over the band in dBm for files that do not say (default -104: -174 dBm/Hz over 10 MHz).", commands=_ALL, metavar="DBM"),
+        DomainOption("precision", str, "Predict: the policy's arithmetic: auto (bf16 where the CPU or GPU multiplies it natively, e.g. AVX512-BF16 or AMX; float32 elsewhere), fp32 or bf16. Rates and duals are float32.", commands=("predict",), metavar="auto|fp32|bf16"),
         DomainOption("baselines", bool, "Predict: also run full power, random power and WMMSE on the same channels.", commands=("predict",)),
         DomainOption("plot", bool, "Predict: draw rates, constraint slack and duals over time and the CDF of users' mean rates against the baselines (implies --baselines).", commands=("predict",)),
     )

@@ -137,9 +137,11 @@ def _groups(networks, batch_size: int) -> list[list[int]]:
 
 
 def run_policy(run, networks, dynamics: DualDynamics, scales: Scales, *, device, batch_size: int = 64,
-               baselines: bool = False, reporter=None) -> tuple[list[Execution], dict[str, list[np.ndarray]], float]:
+               baselines: bool = False, reporter=None, precision: torch.dtype | None = None,
+               ) -> tuple[list[Execution], dict[str, list[np.ndarray]], float]:
     """Each network's :class:`Execution` (``[1, T, m]`` arrays), the baselines' rates per network
-    (``[T, m]``) when asked, and the seconds the policy took."""
+    (``[T, m]``) when asked, and the seconds the policy took (its forward passes in autocast to
+    ``precision``, None for float32)."""
     from gnncli.progress import Reporter
 
     reporter = reporter or Reporter()
@@ -152,7 +154,7 @@ def run_policy(run, networks, dynamics: DualDynamics, scales: Scales, *, device,
     for group in _groups(networks, batch_size):
         G = torch.from_numpy(np.stack([networks[i].snr_gains() for i in group]))
         started = time.perf_counter()
-        ex = execute(models, G, augmented=augmented, dynamics=dynamics, scales=scales, device=device)
+        ex = execute(models, G, augmented=augmented, dynamics=dynamics, scales=scales, device=device, precision=precision)
         spent += time.perf_counter() - started
         for k, i in enumerate(group):
             results[i] = Execution(ex.q[k : k + 1], ex.rates[k : k + 1], ex.mu[k : k + 1], ex.final_mu[k : k + 1])
@@ -190,14 +192,15 @@ def predict(run, inputs: list[str], out, *, options: dict, settings, reporter) -
     """Run the policy with the dual dynamics over every network of ``inputs`` and write the
     outputs listed in the module docstring. Returns counts and the summary."""
     from gnncli.inference import results_stream
-    from gnncli.train.loop import resolve_device
+    from gnncli.train.loop import precision_name, resolve_device, resolve_inference_precision
 
+    device = resolve_device(settings.device)
+    precision = resolve_inference_precision(options.get("precision") or "auto", device, run.models[0])
     networks, dynamics, scales = _read(run, inputs, options, settings)
     folder = _out_dir(out)
     want_baselines = bool(options.get("baselines") or options.get("plot"))
-    device = resolve_device(settings.device)
     results, base, spent = run_policy(run, networks, dynamics, scales, device=device, batch_size=settings.batch_size,
-                                      baselines=want_baselines, reporter=reporter)
+                                      baselines=want_baselines, reporter=reporter, precision=precision)
     mode = run.task.mode
     mean_rates = [r.mean_rates()[0] for r in results]
     methods = {mode: _stats(execution_metrics(mean_rates, [r.final_mu[0] for r in results], dynamics.f_min))}
@@ -207,7 +210,7 @@ def predict(run, inputs: list[str], out, *, options: dict, settings, reporter) -
     table.insert(1, "networks", len(networks))
     table.insert(2, "users", sum(n.pairs for n in networks))
     counts = {"rows": len(networks), "predicted": len(networks), "invalid": 0, "unit": "networks",
-              "summary": methods, "policy_seconds": round(spent, 4)}
+              "summary": methods, "policy_seconds": round(spent, 4), "precision": precision_name(precision)}
     if folder is None:
         with results_stream(None) as stream:
             table.to_csv(stream, index=False)
@@ -233,7 +236,7 @@ def predict(run, inputs: list[str], out, *, options: dict, settings, reporter) -
         table.to_csv(handle, index=False)
     write_json(folder / "summary.json", {
         "run": str(run.path), "task": mode, "f_min": dynamics.f_min, "dual_step": dynamics.step,
-        "dual_window": dynamics.window, "methods": methods,
+        "dual_window": dynamics.window, "precision": precision_name(precision), "methods": methods,
         "networks": [{"name": net.name, "pairs": net.pairs, "steps": net.steps, **_stats(summarize([mr], dynamics.f_min))}
                      for net, mr in zip(networks, mean_rates)],
     })

@@ -31,7 +31,8 @@ Both run over the core's training loop: a batch holds ``B`` networks times ``T``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -194,24 +195,34 @@ def scores_to_powers(scores: Tensor) -> Tensor:
     return s / s.amax(-1, keepdim=True).clamp_min(1e-30)
 
 
-def _scores_to_q(models, batch: ChannelBatch) -> Tensor:
-    """Powers over ``P_max`` ``[G, m]``: the members' powers averaged (and scaled to a maximum of 1)."""
+def policy_powers(models, batch: ChannelBatch) -> Tensor:
+    """Powers over ``P_max`` ``[G, m]``: the members' powers averaged (and scaled to a maximum of 1).
+    The models run in the dtype of their weights (the batch's graph inputs are cast to it); the
+    powers are float32."""
     G, m = batch.adjacency.shape[0], batch.adjacency.shape[-1]
+    dtype = next(models[0].parameters()).dtype
+    if dtype != batch.adjacency.dtype:
+        batch = replace(batch, adjacency=batch.adjacency.to(dtype), node_features=batch.node_features.to(dtype))
     q = torch.stack([scores_to_powers(model(batch).float()[:, 0].view(G, m)) for model in models]).mean(0)
     return q / q.amax(-1, keepdim=True).clamp_min(1e-30)
 
 
 @torch.no_grad()
 def execute(models, G: Tensor, *, augmented: bool, dynamics: DualDynamics, scales: Scales,
-            device: torch.device | str = "cpu", max_graph_entries: int = 4_000_000) -> Execution:
+            device: torch.device | str = "cpu", max_graph_entries: int = 4_000_000,
+            precision: torch.dtype | None = None) -> Execution:
     """Run a policy (the mean power of ``models``) over networks ``G`` ``[B, T, m, m]``.
 
     A state-augmented policy runs step by step: at each step it sees the current duals, and the
     duals follow :class:`DualDynamics`. A policy without duals sees a constant feature and runs over
     all steps at once (in chunks of at most ``max_graph_entries`` adjacency entries); the duals are
-    still computed from its rates, to show how far each user falls short.
+    still computed from its rates, to show how far each user falls short. ``precision``: the dtype
+    the policy runs in (a copy of its weights in it, e.g. bfloat16; None: as they are, float32);
+    rates and duals are float32.
     """
     models = list(models) if isinstance(models, (list, tuple)) else [models]
+    if precision is not None:
+        models = [copy.deepcopy(model).to(precision) for model in models]
     for model in models:
         model.eval()
     G = G.to(device=device, dtype=torch.float32)
@@ -222,7 +233,7 @@ def execute(models, G: Tensor, *, augmented: bool, dynamics: DualDynamics, scale
         recent: list[Tensor] = []
         for t in range(T):
             g = G[:, t : t + 1]
-            q = _scores_to_q(models, make_batch(g, scales, mu)).view(B, m)
+            q = policy_powers(models, make_batch(g, scales, mu)).view(B, m)
             r = rates(g[:, 0], q)
             qs.append(q)
             rs.append(r)
@@ -238,7 +249,7 @@ def execute(models, G: Tensor, *, augmented: bool, dynamics: DualDynamics, scale
         qs = []
         for t0 in range(0, T, steps):
             g = G[:, t0 : t0 + steps]
-            qs.append(_scores_to_q(models, make_batch(g, scales)).view(B, g.shape[1], m))
+            qs.append(policy_powers(models, make_batch(g, scales)).view(B, g.shape[1], m))
         q = torch.cat(qs, 1)
         r = rates(G, q)
         mu_t, final = dynamics.run(r)
