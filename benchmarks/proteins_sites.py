@@ -6,7 +6,7 @@
 
 Trains ``gnn train DATA --task binding-site --split kfold --folds K --group-col seq_cluster`` once
 with plain EGNN and once with VN-EGNN (``--virtual-node``), through ``gnncli.api`` (the same code
-as the CLI). With k-fold, every complex is predicted once, by the model of the fold that held out
+as the CLI); ``--ensemble E`` trains E models per fold and averages them (``gnn train --ensemble``). With k-fold, every complex is predicted once, by the model of the fold that held out
 its whole sequence cluster. Beside them, on the same folds and the same per-residue features
 (the 34 node features, no graph), a logistic regression (L2, fitted with L-BFGS on each fold's
 training and validation residues, features standardized on them). Reports per-residue ROC-AUC,
@@ -40,7 +40,7 @@ def train_gnn(args, name: str, virtual_node: bool) -> dict:
 
     out = args.workdir / name
     opts = api.TrainOptions(
-        data=str(args.data), kind="proteins", task="binding-site", split="kfold", folds=args.folds,
+        data=str(args.data), kind="proteins", task="binding-site", split="kfold", folds=args.folds, ensemble=args.ensemble,
         model=ModelConfig(name="egnn", hidden=args.hidden, depth=args.depth, virtual_node=virtual_node, level="node"),
         loop=api.LoopConfig(epochs=args.epochs, batch_size=args.batch_size, patience=args.patience, seed=args.seed,
                             device="cpu", max_lr=args.lr, init_lr=args.lr / 10, final_lr=args.lr / 10),
@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ensemble", type=int, default=1, help="models per fold (seeds seed, seed+1, ...), averaged")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--models", nargs="+", default=["egnn", "vn-egnn"], choices=["egnn", "vn-egnn"])
     args = parser.parse_args()
@@ -145,7 +146,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     rows.append(logistic_baseline(args, args.workdir / args.models[0]))
     print(json.dumps(rows[-1]), flush=True)
-    summary = {"data": str(args.data), "folds": args.folds, "epochs": args.epochs, "hidden": args.hidden,
+    summary = {"data": str(args.data), "folds": args.folds, "ensemble": args.ensemble, "epochs": args.epochs, "hidden": args.hidden,
                "depth": args.depth, "batch_size": args.batch_size, "seed": args.seed, "cpu_threads": os.cpu_count(),
                "rows": rows}
     (args.workdir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -36,10 +36,10 @@ def test_movielens_user_file_reads_as_it_is(tmp_path):
 def test_header_named_id_column_many_valued_text_and_duplicates(tmp_path):
     path = tmp_path / "items.csv"
     rows = [f"title {k},m{k},{k % 3},{'ab'[k % 2]}" for k in range(MAX_LEVELS + 6)]
-    path.write_text("title,movieId,year,kind\n" + "\n".join(rows) + "\nlast,m1,7,b\n")
+    path.write_text("title,movieId,year,\n" + "\n".join(rows) + "\nlast,m1,7,b\n")  # the last column has no name
     side = read_side_features(str(path), ["m0", "m1"], "item")
     assert side.skipped == ["title"]  # more than MAX_LEVELS distinct values
-    assert side.names == ["year", "kind=a", "kind=b"]
+    assert side.names == ["year", "column_4=a", "column_4=b"]
     assert side.duplicates == 1  # only the last row of each ID is kept
     assert side.matrix[1, 2] == 1 and side.matrix[1, 0] == side.matrix[:, 0].max()  # m1's last row: year 7, kind b
     assert any("columns left out" in n and "title" in n for n in side.notes("items.csv", "item"))

@@ -92,7 +92,7 @@ def read_side_features(path: str, ids, what: str) -> SideFeatures:
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as a table ({str(exc).strip().splitlines()[-1]})") from None
     ids = pd.Index([str(i) for i in ids])
-    first = [str(c).strip() for c in frame.iloc[0]]
+    first = ["" if pd.isna(c) else str(c).strip() for c in frame.iloc[0]]
     lines_of = np.arange(1, len(frame) + 1)
     # A header names the ID column, or is a first row of names only (no field a number) that is
     # not a known ID, above rows that have numbers.
