@@ -8,7 +8,7 @@ Trains ``gnn train DATA --task binding-site --split kfold --folds K --group-col 
 with plain EGNN and once with VN-EGNN (``--virtual-node``), through ``gnncli.api`` (the same code
 as the CLI); ``--ensemble E`` trains E models per fold and averages them (``gnn train --ensemble``). With k-fold, every complex is predicted once, by the model of the fold that held out
 its whole sequence cluster. Beside them, on the same folds and the same per-residue features
-(the 34 node features, no graph), a logistic regression (L2, fitted with L-BFGS on each fold's
+(the node features, 38 with featurizer version 2, no graph), a logistic regression (L2, fitted with L-BFGS on each fold's
 training and validation residues, features standardized on them). Reports per-residue ROC-AUC,
 PR-AUC, MCC and F1 (threshold 0.5; the logistic regression is class-weighted like the GNN), and
 the top-1 (n = 1 ligand per complex) DCA and DCC success rates of the ranked pockets

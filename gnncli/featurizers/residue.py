@@ -4,7 +4,8 @@ A :class:`ResidueFeaturizer` turns a :class:`~gnncli.domains.proteins.reader.Str
 features, C-alpha positions and the residue graph (:func:`gnncli.domains.proteins.graphs.residue_graph`).
 Its ``spec`` (name, version, graph settings) is saved in every run and keys the on-disk cache.
 
-Node features (``len(featurizer)`` = 34), in order:
+Node features (``len(featurizer)`` = 38; 34 for runs made with version 1, which lacks the last
+block), in order:
 
 ====================  ====  ==========================================================================
 block                 size  what
@@ -20,6 +21,12 @@ half-sphere exposure  2     C-alphas within 13 Angstrom on the side-chain side (
 centrality            1     C-alpha distance to the protein's centroid / its radius of gyration
 B-factor              2     the residue's mean B-factor, z-scored within the structure and clipped
                             to [-3, 3], and whether the file has B-factors (0 and 0 when not)
+atom packing          4     from the protein's heavy atoms, on a grid of 2 Angstrom cells: heavy atoms
+                            within 8 Angstrom of the residue's centroid / 100; the mean and the least
+                            number of atoms in the 6 Angstrom box around each of the residue's atoms
+                            / 60; and the share of 30 fixed directions from the centroid that hit
+                            protein within 16 Angstrom (a pocket is enclosed in most directions,
+                            a protrusion in few; LIGSITE's idea)
 ====================  ====  ==========================================================================
 """
 
@@ -91,11 +98,14 @@ class ResidueFeaturizer:
     knn: int = 10
     rbf: int = 16
 
-    VERSION = 1
-    NODE_DIM = 34
+    version: int = 2
+
+    VERSION = 2
+    NODE_DIM = 38
+    _DIMS = {1: 34, 2: 38}
 
     def __len__(self) -> int:
-        return self.NODE_DIM
+        return self._DIMS[self.version]
 
     @property
     def edge_dim(self) -> int:
@@ -103,21 +113,24 @@ class ResidueFeaturizer:
 
     @property
     def spec(self) -> dict:
-        return {"name": "residue", "version": self.VERSION, **asdict(self)}
+        return {"name": "residue", **asdict(self)}
 
     @classmethod
     def from_spec(cls, spec: dict) -> ResidueFeaturizer:
-        if spec.get("name") != "residue" or spec.get("version") != cls.VERSION:
-            raise ValueError(f"featurizer {spec} is not available (this version of gnn has residue v{cls.VERSION})")
-        return cls(**{k: spec[k] for k in ("seq_neighbours", "radius", "knn", "rbf")})
+        """The featurizer a run was made with: this version's, or version 1 (no atom packing)."""
+        if spec.get("name") != "residue" or spec.get("version") not in cls._DIMS:
+            raise ValueError(f"featurizer {spec} is not available (this version of gnn has residue "
+                             f"v{', v'.join(map(str, cls._DIMS))})")
+        return cls(**{k: spec[k] for k in ("seq_neighbours", "radius", "knn", "rbf", "version")})
 
     def node_features(self, structure, *, near: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """[R, 34] node features of ``structure`` (a :class:`~gnncli.domains.proteins.reader.Structure`).
+        """[R, 38] node features of ``structure`` (a :class:`~gnncli.domains.proteins.reader.Structure`;
+        [R, 34] for version 1).
 
         ``near``: every C-alpha pair within 13 Angstrom and its distance, if already found."""
         n = len(structure)
         ca = structure.ca
-        x = np.zeros((n, self.NODE_DIM), np.float32)
+        x = np.zeros((n, len(self)), np.float32)
         types = np.fromiter((_TYPE_INDEX.get(r, 20) for r in structure.resname), np.int64, n)
         x[np.arange(n), types] = 1.0
         angles = backbone_dihedrals(structure.backbone, chain_codes(structure.chain))
@@ -146,6 +159,8 @@ class ResidueFeaturizer:
             sd = float(b.std()) or 1.0
             x[:, 32] = np.clip((b - b.mean()) / sd, -3, 3)
             x[:, 33] = 1.0
+        if self.version >= 2:
+            x[:, 34:38] = atom_packing(structure.atom_xyz, structure.atom_residue, n)
         return x
 
     def __call__(self, structure) -> dict[str, np.ndarray]:
@@ -158,6 +173,56 @@ class ResidueFeaturizer:
         within = dist <= 13.0
         return {"x": self.node_features(structure, near=(pairs[within], dist[within])), "pos": ca.astype(np.float32),
                 "edge_index": edge_index, "edge_attr": edge_attr, "edge_type": edge_type}
+
+
+#: Fixed directions of the enclosure rays (a Fibonacci sphere), and the distances probed along each.
+_RAYS = 30
+_GOLDEN = np.pi * (3.0 - np.sqrt(5.0))
+_z = 1.0 - 2.0 * (np.arange(_RAYS) + 0.5) / _RAYS
+_DIRECTIONS = np.stack([np.sqrt(1 - _z ** 2) * np.cos(_GOLDEN * np.arange(_RAYS)),
+                        np.sqrt(1 - _z ** 2) * np.sin(_GOLDEN * np.arange(_RAYS)), _z], axis=1)
+_PROBES = (4.0, 7.0, 10.0, 13.0, 16.0)
+_CELL = 2.0
+
+
+def atom_packing(atom_xyz: np.ndarray, atom_residue: np.ndarray, n: int) -> np.ndarray:
+    """[n, 4] atom-packing features of ``n`` residues from their heavy atoms (module docstring).
+
+    One grid of 2 Angstrom cells counts the atoms; box sums over it give each atom's neighbourhood
+    and whether a probe point is inside the protein (an atom within about a cell), so that no
+    atom or probe is compared with every other. Residues without atoms get zeros.
+    """
+    from scipy.spatial import cKDTree
+
+    out = np.zeros((n, 4), np.float32)
+    xyz = np.asarray(atom_xyz, np.float64)
+    if len(xyz) == 0:
+        return out
+    res = np.asarray(atom_residue, np.int64)
+    count = np.bincount(res, minlength=n)
+    has = count > 0
+    centre = np.stack([np.bincount(res, xyz[:, d], n) for d in range(3)], 1) / np.maximum(count, 1)[:, None]
+    tree = cKDTree(xyz)
+    out[:, 0] = tree.query_ball_point(centre, 8.0, return_length=True) / 100.0
+    margin = int(np.ceil(max(_PROBES) / _CELL)) + 2
+    low = xyz.min(0) - margin * _CELL
+    cells = np.floor((xyz - low) / _CELL).astype(np.int64)
+    shape = tuple(cells.max(0) + margin + 1)
+    grid = np.zeros(shape, np.float32)
+    np.add.at(grid, tuple(cells.T), 1.0)
+    density = tree.query_ball_point(xyz, 6.0, return_length=True).astype(np.float64)
+    out[:, 1] = np.bincount(res, density, n) / np.maximum(count, 1) / 60.0
+    least = np.full(n, np.inf)
+    np.minimum.at(least, res, density)
+    out[:, 2] = np.where(has, least, 0.0) / 60.0
+    hit = np.zeros((n, _RAYS), bool)
+    for distance in _PROBES:
+        probe = np.floor((centre[:, None, :] + distance * _DIRECTIONS[None] - low) / _CELL).astype(np.int64)
+        probe = np.clip(probe, 0, np.asarray(shape) - 1)
+        hit |= grid[probe[..., 0], probe[..., 1], probe[..., 2]] > 0.5
+    out[:, 3] = hit.mean(1)
+    out[~has] = 0.0
+    return out
 
 
 def _near_pairs(ca: np.ndarray, radius: float = 13.0):

@@ -11,7 +11,7 @@ from gnncli.domains.proteins.labels import read_site_table, site_labels
 from gnncli.domains.proteins.pockets import find_pockets, pocket_success
 from gnncli.domains.proteins.reader import read_structure
 from gnncli.errors import InputError
-from gnncli.featurizers.residue import ResidueFeaturizer, dihedral
+from gnncli.featurizers.residue import ResidueFeaturizer, atom_packing, dihedral
 from gnncli.testing import pdb_atom, write_protein_pdb
 
 
@@ -124,6 +124,37 @@ def test_residue_features_and_dihedrals(tmp_path):
     p = np.array([[1.0, 0, 0]]), np.array([[0.0, 0, 0]]), np.array([[0.0, 1, 0]]), np.array([[0.0, 1, 1]])
     assert np.isclose(np.degrees(dihedral(*p))[0], -90.0)
     assert graph["pos"].shape == (20, 3) and graph["edge_index"].max() < 20
+
+
+def test_atom_packing_matches_a_brute_force_count_and_sees_enclosure():
+    rng = np.random.default_rng(0)
+    shell = rng.normal(size=(3000, 3))
+    shell *= rng.uniform(8.0, 13.0, (3000, 1)) / np.linalg.norm(shell, axis=1, keepdims=True)  # solid, 8-13 A out
+    inside = rng.normal(scale=0.8, size=(6, 3))  # residue 0 in the middle of it
+    outside = np.array([[60.0, 0, 0]])  # residue 2: one atom, far from everything
+    xyz = np.concatenate([inside, shell, outside])
+    owner = np.concatenate([np.zeros(6, int), np.ones(3000, int), [2]])
+    out = atom_packing(xyz, owner, 4)  # residue 3 has no atoms
+    centre = np.stack([xyz[owner == r].mean(0) for r in range(3)])
+    within8 = (np.linalg.norm(xyz[None] - centre[:, None], axis=2) <= 8.0).sum(1)
+    assert np.allclose(out[:3, 0], within8 / 100.0)
+    near6 = (np.linalg.norm(xyz[:, None] - xyz[None], axis=2) <= 6.0).sum(1)
+    for r in range(3):
+        assert np.isclose(out[r, 1], near6[owner == r].mean() / 60.0, atol=1e-6)
+        assert np.isclose(out[r, 2], near6[owner == r].min() / 60.0, atol=1e-6)
+    assert out[0, 3] == 1.0 and out[2, 3] == 0.0  # enclosed in every direction; in none
+    assert (out[3] == 0).all()
+
+
+def test_version_1_runs_keep_their_34_features(tmp_path):
+    st = read_structure(str(write_protein_pdb(tmp_path / "h.pdb", 12)))
+    old = ResidueFeaturizer.from_spec({**ResidueFeaturizer().spec, "version": 1})
+    new = ResidueFeaturizer.from_spec(ResidueFeaturizer().spec)
+    assert (len(old), len(new)) == (34, 38) and new.version == 2
+    x_old, x_new = old(st)["x"], new(st)["x"]
+    assert x_old.shape == (12, 34) and np.array_equal(x_old, x_new[:, :34])
+    with pytest.raises(ValueError, match="v1, v2"):
+        ResidueFeaturizer.from_spec({**new.spec, "version": 3})
 
 
 def test_site_labels_mark_the_residues_next_to_the_ligand(tmp_path):
