@@ -16,7 +16,6 @@ that multiply bf16 natively, float32 elsewhere).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 
 import numpy as np
@@ -47,7 +46,7 @@ def main() -> None:
         torch.set_num_threads(a.threads)
 
     from gnncli.domains.wireless.generator import ChannelConfig, generate
-    from gnncli.domains.wireless.policy import Scales, make_batch, policy_powers
+    from gnncli.domains.wireless.policy import Scales, in_precision, make_batch, policy_powers
     from gnncli.domains.wireless.rates import rates, wmmse
     from gnncli.runs import load_run
     from gnncli.train.loop import precision_name, resolve_inference_precision
@@ -68,7 +67,7 @@ def main() -> None:
            "policy": {}, "wmmse": []}
     for spec in a.precision:
         dtype = resolve_inference_precision(spec, torch.device("cpu"), model)
-        policy_model = [copy.deepcopy(model).to(dtype) if dtype is not None else model]  # as gnn predict runs it
+        policy_model = in_precision([model], dtype)  # as gnn predict runs it
 
         def policy(_models=policy_model) -> None:
             with torch.inference_mode():

@@ -21,12 +21,12 @@ half-sphere exposure  2     C-alphas within 13 Angstrom on the side-chain side (
 centrality            1     C-alpha distance to the protein's centroid / its radius of gyration
 B-factor              2     the residue's mean B-factor, z-scored within the structure and clipped
                             to [-3, 3], and whether the file has B-factors (0 and 0 when not)
-atom packing          4     from the protein's heavy atoms, on a grid of 2 Angstrom cells: heavy atoms
-                            within 8 Angstrom of the residue's centroid / 100; the mean and the least
-                            number of atoms in the 6 Angstrom box around each of the residue's atoms
-                            / 60; and the share of 30 fixed directions from the centroid that hit
-                            protein within 16 Angstrom (a pocket is enclosed in most directions,
-                            a protrusion in few; LIGSITE's idea)
+atom packing          4     from the protein's heavy atoms: heavy atoms within 8 Angstrom of the
+                            residue's centroid / 100; the mean and the least number of atoms within
+                            6 Angstrom of each of the residue's atoms / 60; and the share of 30 fixed
+                            directions from the centroid that hit protein (a 2 Angstrom grid cell
+                            holding an atom) within 16 Angstrom (a pocket is enclosed in most
+                            directions, a protrusion in few; LIGSITE's idea)
 ====================  ====  ==========================================================================
 """
 
@@ -100,8 +100,6 @@ class ResidueFeaturizer:
 
     version: int = 2
 
-    VERSION = 2
-    NODE_DIM = 38
     _DIMS = {1: 34, 2: 38}
 
     def __len__(self) -> int:
@@ -188,9 +186,9 @@ _CELL = 2.0
 def atom_packing(atom_xyz: np.ndarray, atom_residue: np.ndarray, n: int) -> np.ndarray:
     """[n, 4] atom-packing features of ``n`` residues from their heavy atoms (module docstring).
 
-    One grid of 2 Angstrom cells counts the atoms; box sums over it give each atom's neighbourhood
-    and whether a probe point is inside the protein (an atom within about a cell), so that no
-    atom or probe is compared with every other. Residues without atoms get zeros.
+    Neighbour counts come from a KD-tree of the atoms; the rays' probe points look up a grid of
+    2 Angstrom cells that marks the cells holding an atom, so that no probe is compared with every
+    atom. Residues without atoms get zeros.
     """
     from scipy.spatial import cKDTree
 
@@ -208,18 +206,18 @@ def atom_packing(atom_xyz: np.ndarray, atom_residue: np.ndarray, n: int) -> np.n
     low = xyz.min(0) - margin * _CELL
     cells = np.floor((xyz - low) / _CELL).astype(np.int64)
     shape = tuple(cells.max(0) + margin + 1)
-    grid = np.zeros(shape, np.float32)
-    np.add.at(grid, tuple(cells.T), 1.0)
+    occupied = np.zeros(shape, bool)
+    occupied[tuple(cells.T)] = True
     density = tree.query_ball_point(xyz, 6.0, return_length=True).astype(np.float64)
     out[:, 1] = np.bincount(res, density, n) / np.maximum(count, 1) / 60.0
     least = np.full(n, np.inf)
     np.minimum.at(least, res, density)
-    out[:, 2] = np.where(has, least, 0.0) / 60.0
+    out[:, 2] = least / 60.0  # inf for residues without atoms, zeroed below
     hit = np.zeros((n, _RAYS), bool)
     for distance in _PROBES:
         probe = np.floor((centre[:, None, :] + distance * _DIRECTIONS[None] - low) / _CELL).astype(np.int64)
         probe = np.clip(probe, 0, np.asarray(shape) - 1)
-        hit |= grid[probe[..., 0], probe[..., 1], probe[..., 2]] > 0.5
+        hit |= occupied[probe[..., 0], probe[..., 1], probe[..., 2]]
     out[:, 3] = hit.mean(1)
     out[~has] = 0.0
     return out

@@ -5,7 +5,8 @@ like the rating file's (``user``/``userId``/``item``/``movieId``/``id``...), the
 attributes. MovieLens ``u.user`` (``id|age|gender|occupation|zip``) and ``u.item`` (``id|title|
 release date|video date|url|19 genre flags``, Latin-1) work as they are; the separator (tab, ``|``,
 comma, semicolon, ``::``) is found from the first line, and a header is recognised when its first
-field is not one of the known IDs.
+field names the ID column, or when the first row has no number, is not a known ID and the row
+below it has numbers.
 
 Each column becomes numbers by a fixed rule, reported back to the caller:
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnncli.domains.ratings.reader import _is_number, _norm
+from gnncli.domains.ratings.reader import _is_number, _norm, _sep_of
 from gnncli.errors import InputError
 
 #: Text columns with more distinct values than this are not one-hot encoded but left out.
@@ -62,10 +63,11 @@ class SideFeatures:
 
 
 def _sep(line: str) -> str:
-    for sep in ("\t", "::", "|", ",", ";"):
-        if sep in line:
-            return sep
-    return r"\s+"
+    """The rating reader's separator (:func:`~gnncli.domains.ratings.reader._sep_of`), but with ``|``
+    (MovieLens ``u.user``, ``u.item``) before commas and semicolons, which titles contain."""
+    if "|" in line and "\t" not in line and "::" not in line:
+        return "|"
+    return _sep_of(line)
 
 
 def read_side_features(path: str, ids, what: str) -> SideFeatures:
@@ -113,11 +115,11 @@ def read_side_features(path: str, ids, what: str) -> SideFeatures:
         raise InputError(f"{path}: line 1: expected a {what} ID and at least one feature column "
                          f"(found {frame.shape[1]} field{'s' if frame.shape[1] != 1 else ''})")
     key = frame[names[id_col]].astype(str).str.strip()
-    empty = key.isna() | (key == "") | (key == "nan")
+    empty = (key == "") | (key == "nan")  # astype(str) made a missing ID "nan"
     if empty.any():
         raise InputError(f"{path}: line {int(lines_of[int(np.flatnonzero(empty.to_numpy())[0])])}: no {what} ID")
-    duplicates = int(key.duplicated(keep="last").sum())
     keep = ~key.duplicated(keep="last").to_numpy()
+    duplicates = int((~keep).sum())
     frame, key = frame[keep].reset_index(drop=True), key[keep].reset_index(drop=True)
     position = pd.Index(key).get_indexer(ids)
     if (position < 0).all():

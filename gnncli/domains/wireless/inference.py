@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gnncli.domains.wireless.policy import DualDynamics, Execution, Scales, execute, execution_metrics, make_batch
+from gnncli.domains.wireless.policy import DualDynamics, Execution, Scales, execute, execution_metrics, in_precision, make_batch
 from gnncli.domains.wireless.rates import full_power, random_power, rates, summarize, wmmse
 from gnncli.errors import OutputError, UsageError
 from gnncli.io import atomic_open, atomic_path, write_json
@@ -140,8 +140,8 @@ def run_policy(run, networks, dynamics: DualDynamics, scales: Scales, *, device,
                baselines: bool = False, reporter=None, precision: torch.dtype | None = None,
                ) -> tuple[list[Execution], dict[str, list[np.ndarray]], float]:
     """Each network's :class:`Execution` (``[1, T, m]`` arrays), the baselines' rates per network
-    (``[T, m]``) when asked, and the seconds the policy took (its forward passes in autocast to
-    ``precision``, None for float32)."""
+    (``[T, m]``) when asked, and the seconds the policy took (running in ``precision``, None for
+    float32: the models are converted once, not per batch of networks)."""
     from gnncli.progress import Reporter
 
     reporter = reporter or Reporter()
@@ -150,11 +150,11 @@ def run_policy(run, networks, dynamics: DualDynamics, scales: Scales, *, device,
     base: dict[str, list] = {k: [None] * len(networks) for k in BASELINES} if baselines else {}
     augmented = run.task.augmented
     spent = 0.0
-    models = [m.to(device) for m in run.models]
+    models = in_precision([m.to(device) for m in run.models], precision)
     for group in _groups(networks, batch_size):
         G = torch.from_numpy(np.stack([networks[i].snr_gains() for i in group]))
         started = time.perf_counter()
-        ex = execute(models, G, augmented=augmented, dynamics=dynamics, scales=scales, device=device, precision=precision)
+        ex = execute(models, G, augmented=augmented, dynamics=dynamics, scales=scales, device=device)
         spent += time.perf_counter() - started
         for k, i in enumerate(group):
             results[i] = Execution(ex.q[k : k + 1], ex.rates[k : k + 1], ex.mu[k : k + 1], ex.final_mu[k : k + 1])

@@ -195,6 +195,12 @@ def scores_to_powers(scores: Tensor) -> Tensor:
     return s / s.amax(-1, keepdim=True).clamp_min(1e-30)
 
 
+def in_precision(models: list, precision: torch.dtype | None) -> list:
+    """``models`` to run in ``precision``: copies with their weights in it (the run's own weights
+    are left as they are), or the models themselves for None (float32)."""
+    return models if precision is None else [copy.deepcopy(model).to(precision) for model in models]
+
+
 def policy_powers(models, batch: ChannelBatch) -> Tensor:
     """Powers over ``P_max`` ``[G, m]``: the members' powers averaged (and scaled to a maximum of 1).
     The models run in the dtype of their weights (the batch's graph inputs are cast to it); the
@@ -220,9 +226,7 @@ def execute(models, G: Tensor, *, augmented: bool, dynamics: DualDynamics, scale
     the policy runs in (a copy of its weights in it, e.g. bfloat16; None: as they are, float32);
     rates and duals are float32.
     """
-    models = list(models) if isinstance(models, (list, tuple)) else [models]
-    if precision is not None:
-        models = [copy.deepcopy(model).to(precision) for model in models]
+    models = in_precision(list(models) if isinstance(models, (list, tuple)) else [models], precision)
     for model in models:
         model.eval()
     G = G.to(device=device, dtype=torch.float32)
