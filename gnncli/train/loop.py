@@ -178,12 +178,22 @@ def _lr_lambda(config: LoopConfig, steps_per_epoch: int) -> Callable[[int], floa
 
 
 def _adam(model: nn.Module, config: LoopConfig) -> torch.optim.Optimizer:
-    """Adam, fused into one kernel where this PyTorch and device support it (about 8% faster on CPU)."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    """Adam, fused into one kernel where this PyTorch and device support it (about 8% faster on CPU).
+
+    A model that regularizes its parts differently (GCN's weight decay on its first layer only,
+    GCNII's on its convolutions and its dense layers apart, as their papers train them) says so
+    with ``param_groups(weight_decay) -> [{"params": [...], "weight_decay": w}, ...]``; every other
+    model's parameters share ``config.weight_decay``.
+    """
+    groups = getattr(model, "param_groups", None)
+    if groups is not None:
+        params = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in groups(config.weight_decay)]
+    else:
+        params = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": config.weight_decay}]
     try:
-        return torch.optim.Adam(params, lr=config.max_lr, weight_decay=config.weight_decay, fused=True)
+        return torch.optim.Adam(params, lr=config.max_lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=config.max_lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.max_lr)
 
 
 def _clone(obj):
