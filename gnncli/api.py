@@ -16,7 +16,7 @@ from typing import IO, Any
 import numpy as np
 
 from gnncli.domains import Domain, get_domain, resolve_domain
-from gnncli.domains.base import check_options
+from gnncli.domains.base import check_options, expand_inputs
 from gnncli.errors import GnnError, UsageError
 from gnncli.inference import InferenceSettings
 from gnncli.io import atomic_open, load_tensors, read_json, write_json
@@ -32,6 +32,10 @@ __all__ = ["LoopConfig", "ModelConfig", "TrainOptions", "embed", "predict", "res
 @dataclass
 class TrainOptions:
     """What ``gnn train`` was asked to do (saved in ``config.json`` so a run can resume).
+
+    ``data`` is the input (None: the kind's default); with several, ``inputs`` holds them all in
+    order (``data`` being the first), read as one dataset; None means just ``data``, as in run
+    folders written before several inputs were taken. :meth:`input_paths` gives them either way.
 
     ``kind`` names the kind of input (None: recognised from ``data``); ``options`` holds that
     kind's own options by name (:class:`~gnncli.domains.base.DomainOption`). ``model.name``
@@ -64,11 +68,24 @@ class TrainOptions:
     freeze_encoder: bool = False
     search: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] | None = None
+
+    def input_paths(self) -> list[str]:
+        """Every input, in order: ``inputs``, else ``[data]``, else none (the kind's default input)."""
+        if self.inputs:
+            return list(self.inputs)
+        return [self.data] if self.data is not None else []
+
+    def with_inputs(self, paths: list[str]) -> TrainOptions:
+        """These options reading ``paths`` (``data`` the first, ``inputs`` all of them when several)."""
+        paths = [str(p) for p in paths]
+        return replace(self, data=paths[0] if paths else None, inputs=paths if len(paths) > 1 else None)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "loop")}
         d["split_sizes"] = list(self.split_sizes)
         d["options"] = dict(self.options)
+        d["inputs"] = list(self.inputs) if self.inputs else None
         d["model"], d["loop"] = self.model.to_dict(), self.loop.to_dict()
         return d
 
@@ -118,12 +135,15 @@ def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
 
 
 def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
-    """Train on ``opts.data`` (the kind's default input if None) and write a run folder.
+    """Train on ``opts.input_paths()`` (the kind's default input if none) and write a run folder.
 
+    Glob patterns among the inputs are expanded here (the run folder records the files); several
+    inputs must be of one kind, which must take several (:attr:`~gnncli.domains.base.Domain.many_inputs`).
     Returns the summary also written to ``metrics.json``.
     """
     reporter = reporter or Reporter()
-    domain = resolve_domain(opts.data, opts.kind)
+    opts = opts.with_inputs(expand_inputs(opts.input_paths()))
+    domain = resolve_domain(opts.input_paths(), opts.kind)
     opts = settle_options(opts, domain)
     resolve_precision(opts.loop.precision, resolve_device(opts.loop.device))  # fail early on a bad --device/--precision
     run = new_run_dir(opts)

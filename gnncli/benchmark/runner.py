@@ -79,7 +79,7 @@ def run_options(base, spec: RunSpec, run_dir: Path | None, *, device: str | None
         from gnncli.domains import resolve_domain
         from gnncli.models.config import loop_defaults
 
-        name = spec.setting.model or base.model.name or resolve_domain(base.data, base.kind).default_model
+        name = spec.setting.model or base.model.name or resolve_domain(base.input_paths(), base.kind).default_model
         fill = loop_fields({**loop_defaults(name), **given_loop})
     loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
                                  **({"device": device} if device else {})})

@@ -39,7 +39,7 @@ def _prepare(opts, cache: bool):
     from gnncli.domains import resolve_domain
     from gnncli.progress import Reporter
 
-    domain = resolve_domain(opts.data, opts.kind)
+    domain = resolve_domain(opts.input_paths(), opts.kind)
     opts = api.settle_options(replace(opts, cache=cache), domain)
     return domain, opts, domain.prepare(opts, Reporter())
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import InputFormat, console, handle_errors, help_text, make_progress, print_json
+from gnncli.cli.common import InputFormat, TrainInputs, console, handle_errors, help_text, make_progress, print_json
 from gnncli.cli.domain_options import with_domain_options
 from gnncli.cli.train import (
     BatchSize, DeviceName, Epochs, Kind, Lr, Metric, Patience, SplitCol, SplitName, SplitSizes, Targets, Task, _sizes,
@@ -25,6 +25,10 @@ Examples:
   gnn benchmark data.csv --target logS --models dmpnn,gin,gcn,gat --seeds 5
 
   gnn benchmark data.csv --target logS --models gin --grid hidden=128,300 --grid depth=3,5
+
+  gnn benchmark part1.csv part2.csv --target logS --models dmpnn,gin
+
+  gnn benchmark 'structures/*.pdb' --task binding-site --seeds 3
 
   gnn benchmark HIV.csv --suite molecules-vn --split scaffold --seeds 3 --epochs 30
 
@@ -43,7 +47,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     @with_domain_options("train")
     def benchmark(
-        data: Annotated[Optional[str], typer.Argument(metavar="INPUT", help="Input file or folder (default: the bundled molecule set).")] = None,
+        inputs: TrainInputs = None,
         models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: the kind of input's).")] = None,
         seeds: Annotated[int, typer.Option(help="Seeds per setting (0 .. N-1).")] = 3,
         grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="NAME=V1,V2", help="Values to cross (repeatable): model fields (hidden, depth, dropout, readout, virtual_node), lr, batch_size, or a model's own parameter.")] = None,
@@ -80,18 +84,21 @@ def register(app: typer.Typer) -> None:
 
         if seeds < 1:
             raise UsageError(f"--seeds {seeds}: must be at least 1")
-        from gnncli.domains import resolve_domain
+        from gnncli.domains.base import expand_inputs, resolve_domain
 
+        paths = expand_inputs(inputs or [])
         names = [m.strip() for m in models.split(",") if m.strip()] if models else []
         if not names and not suite:
-            names = [resolve_domain(data, kind).default_model]
+            names = [resolve_domain(paths, kind).default_model]
+        elif len(paths) > 1:
+            resolve_domain(paths, kind)  # inputs of one kind, which takes several: a usage error before any run
         base = api.TrainOptions(
-            data=data, kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
+            kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
             split="kfold" if folds else "column" if split_col else split, split_sizes=_sizes(split_sizes),
             folds=folds or 5, split_col=split_col, model=ModelConfig(name=None),
             loop=LoopConfig(device=device),  # the rest per run: given here, else the model's own (loop_defaults)
             plots=False, options=domain_options or {},
-        )
+        ).with_inputs(paths)
         given_loop = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
                                         "steps_per_epoch": steps_per_epoch}.items() if v is not None}
         if speed:

@@ -165,6 +165,7 @@ def _json_default(value: Any) -> Any:
 # Options shared by several subcommands (one definition, one help text).
 RunDir = Annotated[str, typer.Argument(metavar="RUN", help="Run folder written by gnn train.")]
 Inputs = Annotated[Optional[list[str]], typer.Argument(metavar="INPUT", show_default=False, help="Input files of the run's kind (molecules: CSV/TSV/.smi/SDF, optionally .gz), or - for stdin.")]
+TrainInputs = Annotated[Optional[list[str]], typer.Argument(metavar="INPUT", show_default=False, help="Input files or folders, several read as one dataset in order (all of one kind, molecule tables with the same columns); a quoted glob such as 'data/*.pdb' is expanded by gnn; - for stdin. Default: the bundled molecule set.")]
 def format_help() -> str:
     """``--format`` help listing what each kind of input reads (one vocabulary: gnncli.formats)."""
     from gnncli.domains.base import all_domains

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from gnncli.cli.common import InputFormat, help_text, console, handle_errors, make_progress, print_json
+from gnncli.cli.common import InputFormat, TrainInputs, help_text, console, handle_errors, make_progress, print_json
 from gnncli.cli.domain_options import with_domain_options
 from gnncli.domains import DOMAINS
 from gnncli.errors import UsageError
@@ -18,7 +18,7 @@ from gnncli.models.config import READOUTS, model_names
 
 HELP = help_text("""Train a GNN and write a run folder (model, config, metrics, plots).
 
-The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF; ratings are tables of user, item and rating (MovieLens u.data, ratings.csv). Say --kind to override. With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
+The kind of input is recognised from the file (or folder): molecules are CSV/TSV with a SMILES column, .smi or SDF; ratings are tables of user, item and rating (MovieLens u.data, ratings.csv). Say --kind to override. Several inputs, or a quoted glob, are read as one dataset in order: they must be of one kind (molecule and rating tables with the same columns). With no INPUT, trains on the small molecule set that ships with gnn (logP, TPSA, Fsp3). Each kind adds its own options, listed in its panel below.
 
 Examples:
 
@@ -27,6 +27,12 @@ Examples:
   gnn train data.csv --target logS --epochs 50 --out runs/esol
 
   gnn train tox21.csv --split scaffold --model gine --ensemble 3
+
+  gnn train part1.csv part2.csv --target logS
+
+  gnn train a.pdb b.pdb c.pdb --task binding-site
+
+  gnn train 'structures/*.pdb' --task binding-site --out runs/sites
 
   gnn train --resume runs/esol
 
@@ -106,7 +112,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     @with_domain_options("train")
     def train(
-        data: Annotated[Optional[str], typer.Argument(metavar="INPUT", help="Input file or folder, or - for stdin. Default: the bundled molecule set.")] = None,
+        inputs: TrainInputs = None,
         kind: Kind = None,
         target: Targets = None,
         format: InputFormat = None,
@@ -148,6 +154,7 @@ def register(app: typer.Typer) -> None:
         domain_options: dict | None = None,
     ) -> None:
         from gnncli import api
+        from gnncli.domains.base import expand_inputs
         from gnncli.models import ModelConfig
         from gnncli.progress import Reporter
         from gnncli.train.loop import LoopConfig
@@ -160,7 +167,8 @@ def register(app: typer.Typer) -> None:
             if resume:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
             else:
-                loop = _loop_settings(data, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
+                paths = expand_inputs(inputs or [])
+                loop = _loop_settings(paths, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
                                       patience=patience)
                 try:
                     model_config = ModelConfig(
@@ -170,7 +178,7 @@ def register(app: typer.Typer) -> None:
                 except ValueError as exc:
                     raise UsageError(str(exc)) from None
                 opts = api.TrainOptions(
-                    data=data, kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
+                    kind=kind, targets=target or None, fmt=format, task=task, monitor=metric,
                     split="column" if split_col else split, split_sizes=_sizes(split_sizes), folds=folds,
                     split_col=split_col, ensemble=ensemble, model=model_config,
                     loop=LoopConfig(
@@ -181,7 +189,7 @@ def register(app: typer.Typer) -> None:
                     ),
                     workers=workers or None, cache=cache, plots=plots, out=out, init_from=from_run,
                     freeze_encoder=freeze_encoder, search=search, options=domain_options or {},
-                )
+                ).with_inputs(paths)
                 summary = api.train(opts, reporter)
         for warning in summary.get("warnings", []):
             console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
@@ -190,15 +198,15 @@ def register(app: typer.Typer) -> None:
             print_json(summary)
 
 
-def _loop_settings(data: str | None, kind: str | None, model: str | None, **given) -> dict:
+def _loop_settings(inputs: list[str], kind: str | None, model: str | None, **given) -> dict:
     """The loop settings given on the command line, the rest from the model's registration
-    (the kind of input's default model when --model is not given)."""
+    (the kind of ``inputs``' default model when --model is not given)."""
     from gnncli.domains import resolve_domain
     from gnncli.models.config import loop_defaults
 
     name = model if model in model_names() else None
     if name is None and model is None:
-        name = resolve_domain(data, kind).default_model
+        name = resolve_domain(inputs, kind).default_model
     defaults = loop_defaults(name) if name else loop_defaults(model_names()[0])
     return {k: (v if v is not None else defaults[k]) for k, v in given.items()}
 

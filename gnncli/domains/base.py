@@ -67,13 +67,71 @@ def _suffix(path: str) -> str:
     return os.path.splitext(name)[1]
 
 
-def resolve_domain(path: str | None, kind: str | None = None) -> Domain:
+def _has_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def expand_inputs(paths: Sequence[str]) -> list[str]:
+    """``paths`` with every glob pattern that names no file itself (``'data/*.pdb'``, quoted so
+    that gnn sees it) replaced by the files and folders it matches, sorted; order kept otherwise.
+
+    Raises :class:`~gnncli.errors.InputError` naming a pattern that matches nothing or a path that
+    does not exist; ``-`` (stdin) may only come alone (:class:`~gnncli.errors.UsageError`).
+    """
+    import glob
+
+    out: list[str] = []
+    for given in paths:
+        given = str(given)
+        if given == "-" or Path(given).exists():
+            out.append(given)
+        elif _has_glob(given):
+            matched = sorted(glob.glob(given))
+            if not matched:
+                raise InputError(f"{given}: no file matches")
+            out.extend(matched)
+        else:
+            raise InputError(f"{given}: file not found")
+    if "-" in out and len(out) > 1:
+        raise UsageError("-: standard input cannot be read together with other inputs; give files only")
+    return out
+
+
+def inputs_label(paths: Sequence[str]) -> str:
+    """How messages name several inputs: ``a.csv``, ``a.csv, b.csv``, ``a.csv, b.csv and 3 more``."""
+    paths = [str(p) for p in paths]
+    if len(paths) <= 2:
+        return ", ".join(paths)
+    return f"{paths[0]}, {paths[1]} and {len(paths) - 2} more"
+
+
+def resolve_domain(path: str | Sequence[str] | None, kind: str | None = None) -> Domain:
     """The kind of input ``path`` is: ``kind`` if given, else recognised from the path.
 
     No path (``gnn train`` alone) and stdin (``-``) are the first domain that accepts them. A file
     is claimed by extension and by content (content wins; a tie goes to the first registered); a
     folder only by a domain whose :meth:`Domain.sniff` recognises it.
+
+    ``path`` may be a list of inputs (already expanded, :func:`expand_inputs`): each is
+    recognised, and all must be of one kind; several need a kind whose
+    :attr:`Domain.many_inputs` is True. Either is a :class:`~gnncli.errors.UsageError`.
     """
+    if path is not None and not isinstance(path, str):
+        paths = [str(p) for p in path]
+        if len(paths) <= 1:
+            return resolve_domain(paths[0] if paths else None, kind)
+        if kind:
+            domain = get_domain(kind)
+        else:
+            found = [(p, resolve_domain(p)) for p in paths]
+            domain = found[0][1]
+            other = next(((p, d) for p, d in found if d.name != domain.name), None)
+            if other is not None:
+                raise UsageError(f"{other[0]}: {other[1].name} input, but {found[0][0]} is {domain.name}; "
+                                 f"give inputs of one kind (or say --kind)")
+        if not domain.many_inputs:
+            raise UsageError(f"several inputs: the {domain.name} kind reads one")
+        return domain
     if kind:
         return get_domain(kind)
     domains = all_domains()
@@ -238,6 +296,10 @@ class Domain:
     extensions: ClassVar[tuple[str, ...]] = ()
     #: what a folder of its inputs holds ("structures"), or "" if it reads no folders.
     folders: ClassVar[str] = ""
+    #: whether ``gnn train`` and ``gnn benchmark`` take several inputs (files, folders, globs) of
+    #: this kind as one dataset, in order (:attr:`api.TrainOptions.inputs`); False for a kind
+    #: that reads exactly one (several are then a usage error).
+    many_inputs: ClassVar[bool] = True
     reads_stdin: ClassVar[bool] = False
     #: ``--format`` names it reads (from :data:`gnncli.formats.FORMATS`).
     formats: ClassVar[tuple[str, ...]] = ()

@@ -36,8 +36,8 @@ def __getattr__(name: str):
 
 
 class MoleculeDataset(Dataset):
-    """Molecules of one file with targets; ``extra`` holds the file's rows (``mol_frame``) and the
-    row position of each usable molecule (``rows``)."""
+    """Molecules of one file (or several read as one) with targets; ``extra`` holds the rows read
+    (``mol_frame``) and the row position of each usable molecule (``rows``)."""
 
     def where(self, index: int) -> str:
         return self.extra["mol_frame"].where(int(self.extra["rows"][index]))
@@ -116,17 +116,19 @@ class MoleculesDomain(Domain):
         import torch
 
         from gnncli.domains.molecules.columns import choose_inputs, parse_weights
+        from gnncli.domains.base import inputs_label
         from gnncli.domains.molecules.reader import (attach_positions, detect_format, featurize_frame, file_cache_key,
-                                                     read_molecules)
+                                                     read_molecule_files)
         from gnncli.domains.tables import infer_task, parse_targets, target_columns
         from gnncli.models import model_needs
 
         options = opts.options
         max_atoms = _max_atoms(options)
-        source = opts.data or str(BUNDLED_DATA)
+        paths = opts.input_paths() or [str(BUNDLED_DATA)]
+        source = inputs_label(paths)
         smiles_cols, reaction_cols = _as_list(options.get("smiles_col")), _as_list(options.get("reaction_col"))
         first = (smiles_cols or reaction_cols or [None])[0]
-        mf = read_molecules(source, smiles_col=first, fmt=opts.fmt)
+        mf = read_molecule_files(paths, smiles_col=first, fmt=opts.fmt)
         notes: list[str] = []
         weight_col = options.get("weight_col")
         featurizer, exclude = choose_inputs(mf, options, notes, featurizer,
@@ -134,8 +136,8 @@ class MoleculesDomain(Domain):
         targets = target_columns(mf.frame, opts.targets, exclude | ({weight_col} if weight_col else set()), source, bounds=True)
         y, mask, side = parse_targets(mf.frame, targets, mf.where, source, bounds=True)
         weights = parse_weights(mf, weight_col) if weight_col else None
-        fmt = detect_format(source, opts.fmt)
-        key = file_cache_key(source, mf.smiles_col, featurizer, fmt, max_atoms) if opts.cache else None
+        fmt = "+".join(dict.fromkeys(detect_format(path, opts.fmt) for path in paths))
+        key = file_cache_key(paths, mf.smiles_col, featurizer, fmt, max_atoms) if opts.cache else None
         bar = reporter.start("featurizing", len(mf))
         pack, valid, errors = featurize_frame(
             mf, featurizer, workers=opts.workers, cache_key=key, progress=lambda n: reporter.advance(bar, n),

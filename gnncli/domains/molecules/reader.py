@@ -8,6 +8,7 @@ Invalid molecules never stop a job: they are reported per row.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
 import io
@@ -58,6 +59,8 @@ class MoleculeFrame:
         positions: SDF only: per row, the heavy atoms' 3D coordinates [n, 3] in the order of
             the row's SMILES (so of the featurized atoms), or None for a record without a 3D
             conformer; None for other formats.
+        parts: for rows of several files joined (:func:`read_molecule_files`), where each file
+            after the first begins: ``(row position, source, first_line, unit)``, in order.
     """
 
     frame: pd.DataFrame
@@ -67,13 +70,19 @@ class MoleculeFrame:
     unit: str = "line"
     record_errors: dict[int, str] = field(default_factory=dict)
     positions: list | None = None
+    parts: list[tuple[int, str, int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def where(self, position: int) -> str:
         """``file:line N`` for the row at ``position`` (0-based) of this frame."""
-        return f"{self.source}: {self.unit} {self.first_line + position}"
+        start, source, first_line, unit = 0, self.source, self.first_line, self.unit
+        if self.parts:
+            at = bisect.bisect_right([part[0] for part in self.parts], position)
+            if at:
+                start, source, first_line, unit = self.parts[at - 1]
+        return f"{source}: {unit} {first_line + position - start}"
 
     @property
     def smiles(self) -> list:
@@ -139,6 +148,39 @@ def read_molecules(
         offset += len(c)
     positions = None if first.positions is None else [p for c in chunks for p in c.positions]
     return MoleculeFrame(frame, first.smiles_col, first.source, first.first_line, first.unit, errors, positions)
+
+
+def read_molecule_files(
+    paths: Sequence[str], *, smiles_col: str | None = None, fmt: str | None = None
+) -> MoleculeFrame:
+    """Read several molecule files as one table, rows in file order (for training on several).
+
+    The first file's SMILES column is every file's; every file must have the first one's columns
+    (an :class:`InputError` names the one that differs). :meth:`MoleculeFrame.where` names each
+    row's own file and line.
+    """
+    frames: list[MoleculeFrame] = []
+    for path in paths:
+        mf = read_molecules(path, smiles_col=frames[0].smiles_col if frames else smiles_col, fmt=fmt)
+        if frames and list(mf.frame.columns) != list(frames[0].frame.columns):
+            raise InputError(f"{path}: columns {', '.join(map(str, mf.frame.columns))} differ from "
+                             f"{frames[0].source}'s {', '.join(map(str, frames[0].frame.columns))}; "
+                             "files trained on together need the same columns")
+        frames.append(mf)
+    first = frames[0]
+    if len(frames) == 1:
+        return first
+    frame = pd.concat([f.frame for f in frames], ignore_index=True)
+    errors, parts, offset = {}, [], 0
+    for f in frames:
+        if offset:
+            parts.append((offset, f.source, f.first_line, f.unit))
+        errors.update({offset + k: v for k, v in f.record_errors.items()})
+        offset += len(f)
+    positions = None
+    if any(f.positions is not None for f in frames):  # SDF records with 3D conformers, and rows without
+        positions = [p for f in frames for p in (f.positions if f.positions is not None else [None] * len(f))]
+    return MoleculeFrame(frame, first.smiles_col, first.source, first.first_line, first.unit, errors, positions, parts)
 
 
 def iter_molecules(
@@ -497,14 +539,16 @@ def featurize_frame(
     return pack, valid, errors
 
 
-def file_cache_key(path: str, smiles_col: str, featurizer: MoleculeFeaturizer | RowFeaturizer, fmt: str,
+def file_cache_key(path: str | Sequence[str], smiles_col: str, featurizer: MoleculeFeaturizer | RowFeaturizer, fmt: str,
                    max_atoms: int | None = DEFAULT_MAX_ATOMS) -> str | None:
-    """Cache key for a file: its content hash, the SMILES column, the format, the featurizer spec
-    and the size limit (which decides what is valid)."""
-    if path == STDIN:
+    """Cache key for a file (or several read as one, in order): its content hash, the SMILES
+    column, the format, the featurizer spec and the size limit (which decides what is valid)."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if STDIN in paths:
         return None
     h = hashlib.sha256()
-    h.update(sha256_file(path).encode())
+    for one in paths:
+        h.update(sha256_file(one).encode())
     spec = getattr(featurizer, "cache_spec", featurizer.spec)  # with the columns, for rows of several
     h.update(json.dumps([smiles_col, fmt, spec, _CACHE_LAYOUT, max_atoms], sort_keys=True).encode())
     return h.hexdigest()[:32]

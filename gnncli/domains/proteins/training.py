@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gnncli.domains.base import inputs_label
 from gnncli.domains.pack import GraphPack
 from gnncli.domains.proteins import ProteinDataset, read_settings
 from gnncli.domains.proteins.inputs import discover, featurize_items
@@ -47,13 +48,15 @@ def pack_records(records: list[dict]) -> GraphPack:
 def prepare(domain, opts, reporter, *, featurizer=None) -> ProteinDataset:
     from gnncli.domains.tables import infer_task, parse_targets, target_columns
 
-    if not opts.data:
+    paths = opts.input_paths()
+    if not paths:
         raise UsageError("proteins: give a structure file, a folder of structures or a labels CSV to train on")
     o = opts.options
     featurizer = _featurizer(opts, featurizer)
     settings = read_settings(o, opts.fmt)
-    source = opts.data
-    is_table = Path(source).suffix.lower() in (".csv", ".tsv", ".tab") and Path(source).is_file()
+    source = inputs_label(paths)
+    # labels tables (per-protein targets) are read one after another; structures and folders too
+    is_table = all(Path(path).suffix.lower() in (".csv", ".tsv", ".tab") and Path(path).is_file() for path in paths)
     task = opts.task
     if task == "auto":
         task = "binding-site" if not is_table or o.get("site_labels") else "auto"
@@ -67,7 +70,7 @@ def prepare(domain, opts, reporter, *, featurizer=None) -> ProteinDataset:
     cutoff = float(o["site_cutoff"]) if o.get("site_cutoff") is not None else DEFAULT_CUTOFF
     if cutoff <= 0:
         raise UsageError(f"--site-cutoff {cutoff}: must be positive")
-    items = discover([source], structures=o.get("structures"))
+    items = discover(paths, structures=o.get("structures"))
     if not items:
         raise InputError(f"{source}: no structures")
     bar = reporter.start("reading structures", len(items))
@@ -127,7 +130,7 @@ def prepare(domain, opts, reporter, *, featurizer=None) -> ProteinDataset:
         counts.update({"no_ligand": no_ligand, "residues": int(y.numel()), "site_residues": int(y.sum())})
         extra.update(ligands=ligands, site_cutoff=cutoff)
     else:
-        frame = _labels_frame(source, items, is_table)
+        frame = _labels_frame(paths, is_table)
         kept_frame = frame.iloc[keep].reset_index(drop=True)
         exclude = {c for c in (opts.split_col, o.get("group_col")) if c}
         from gnncli.domains.proteins.inputs import structure_column
@@ -151,13 +154,21 @@ def prepare(domain, opts, reporter, *, featurizer=None) -> ProteinDataset:
     return ProteinDataset(source, pack, targets, task_type, unit="structures", counts=counts, warnings=warnings, extra=extra)
 
 
-def _labels_frame(source: str, items, is_table: bool):
+def _labels_frame(paths: list[str], is_table: bool):
+    """The rows of the labels tables ``paths``, one after another (the same columns in each)."""
     if not is_table:
-        raise InputError(f"{source}: per-protein targets come from a labels CSV (a column of structure files "
-                         "or IDs, and target columns); for binding sites say --task binding-site")
+        raise InputError(f"{inputs_label(paths)}: per-protein targets come from a labels CSV (a column of structure "
+                         "files or IDs, and target columns); for binding sites say --task binding-site")
+    import pandas as pd
+
     from gnncli.domains.proteins.inputs import items_from_table
 
-    return items_from_table(source)[1]
+    frames = [items_from_table(path)[1] for path in paths]
+    for path, frame in zip(paths[1:], frames[1:]):
+        if list(frame.columns) != list(frames[0].columns):
+            raise InputError(f"{path}: columns {', '.join(frame.columns)} differ from {paths[0]}'s "
+                             f"{', '.join(frames[0].columns)}; tables trained on together need the same columns")
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 # ------------------------------------------------------------------------------- splits

@@ -43,6 +43,8 @@ class RatingTable:
         columns: the column names used, ``{"user": ..., "item": ..., "rating": ..., "timestamp": ...}``.
         header: whether the file has a header line.
         duplicates: rows dropped as repeated (user, item) pairs (the last one is kept).
+        sources: for rows of several files joined (:func:`join_tables`), each row's file; None
+            when every row is ``source``'s.
     """
 
     source: str
@@ -55,12 +57,14 @@ class RatingTable:
     columns: dict = field(default_factory=dict)
     header: bool = True
     duplicates: int = 0
+    sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.user)
 
     def where(self, row: int) -> str:
-        return f"{self.source}: line {int(self.lines[row])}"
+        source = self.source if self.sources is None else self.sources[row]
+        return f"{source}: line {int(self.lines[row])}"
 
 
 def _norm(name: str) -> str:
@@ -285,4 +289,29 @@ def drop_duplicates(table: RatingTable) -> RatingTable:
     idx = np.flatnonzero(keep)
     return RatingTable(table.source, table.frame.iloc[idx].reset_index(drop=True), table.user[idx], table.item[idx],
                        table.rating[idx], None if table.timestamp is None else table.timestamp[idx], table.lines[idx],
-                       table.columns, table.header, n)
+                       table.columns, table.header, table.duplicates + n,
+                       None if table.sources is None else table.sources[idx])
+
+
+def join_tables(tables: list[RatingTable], source: str) -> RatingTable:
+    """Several rating tables as one, rows in order (``source`` names them together); each file's
+    rows keep their file and line for messages. Every table must use the first one's columns
+    (user, item, rating, timestamp); an :class:`InputError` names the one that does not."""
+    first = tables[0]
+    if len(tables) == 1:
+        return first
+    for table in tables[1:]:
+        if table.columns != first.columns:
+            def shown(t: RatingTable) -> str:
+                return ", ".join(f"{role} '{name}'" for role, name in t.columns.items() if name is not None)
+
+            raise InputError(f"{table.source}: columns {shown(table)} differ from {first.source}'s {shown(first)}; "
+                             "files trained on together need the same columns")
+    timestamp = None if first.timestamp is None else np.concatenate([t.timestamp for t in tables])
+    sources = np.concatenate([np.full(len(t), t.source, dtype=object) if t.sources is None else t.sources for t in tables])
+    return RatingTable(
+        source, pd.concat([t.frame for t in tables], ignore_index=True), np.concatenate([t.user for t in tables]),
+        np.concatenate([t.item for t in tables]), np.concatenate([t.rating for t in tables]), timestamp,
+        np.concatenate([t.lines for t in tables]), dict(first.columns), first.header,
+        sum(t.duplicates for t in tables), sources,
+    )

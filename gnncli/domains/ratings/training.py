@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gnncli.domains.base import Dataset
+from gnncli.domains.base import Dataset, inputs_label
 from gnncli.domains.ratings import DEFAULT_KNN, DEFAULT_MIN_COMMON, GRAPH_MODELS, MODEL_PARAMS, SIGNAL_MODELS
 from gnncli.domains.ratings.data import RatingContext, RatingLoader, split_ratings
 from gnncli.domains.ratings.features import read_side_features
-from gnncli.domains.ratings.reader import RatingTable, drop_duplicates, read_ratings
+from gnncli.domains.ratings.reader import RatingTable, drop_duplicates, join_tables, read_ratings
 from gnncli.errors import InputError, UsageError
 
 #: Training pairs scored each epoch for the learning curve's train RMSE (a fixed sample).
@@ -116,18 +116,24 @@ class _Chained:
             yield from loader
 
 
-def _read(path: str, options: dict, fmt: str | None) -> RatingTable:
-    table = read_ratings(path, user_col=options.get("user_col"), item_col=options.get("item_col"),
-                         rating_col=options.get("rating_col"), time_col=options.get("time_col"), fmt=fmt)
-    return drop_duplicates(table)
+def _read(paths: str | list[str], options: dict, fmt: str | None) -> RatingTable:
+    """The ratings of one file, or of several one after another; a (user, item) pair rated more
+    than once keeps its last rating."""
+    paths = [paths] if isinstance(paths, str) else paths
+    tables = [read_ratings(path, user_col=options.get("user_col"), item_col=options.get("item_col"),
+                           rating_col=options.get("rating_col"), time_col=options.get("time_col"), fmt=fmt)
+              for path in paths]
+    return drop_duplicates(join_tables(tables, inputs_label(paths)))
 
 
 def prepare(domain, opts, reporter) -> RatingsDataset:
     options = opts.options
-    if opts.data is None:
+    paths = opts.input_paths()
+    if not paths:
         raise UsageError("gnn train for ratings needs a file of ratings")
-    if opts.data == "-":
+    if "-" in paths:
         raise UsageError("-: ratings are read from a file, not standard input")
+    source = inputs_label(paths)
     model = opts.model.name
     if model not in MODEL_PARAMS:  # the message-passing encoders fit any graph input, but ratings are not graphs of their own
         raise UsageError(f"--model {model}: not a model for ratings input (choose from {', '.join(MODEL_PARAMS)})")
@@ -151,10 +157,10 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
         raise UsageError(f"--split-sizes {','.join(map(str, sizes))}: give three fractions that sum to 1")
 
     bar = reporter.start("reading ratings", 1)
-    table = _read(opts.data, options, opts.fmt)
+    table = _read(paths, options, opts.fmt)
     warnings, counts = [], {"rows": len(table) + table.duplicates, "duplicates": table.duplicates}
     if table.duplicates:
-        warnings.append(f"{opts.data}: {table.duplicates} repeated (user, item) pairs; kept the last rating of each")
+        warnings.append(f"{source}: {table.duplicates} repeated (user, item) pairs; kept the last rating of each")
     tables = [table]
     if test_file:
         test = _read(test_file, options, opts.fmt)
@@ -171,10 +177,10 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
 
     train, val, test_rows = split_ratings(
         opts.split, len(ratings), sizes, opts.loop.seed, users=user_id, timestamps=timestamps,
-        given_test=len(tables[1]) if test_file else 0, source=opts.data,
+        given_test=len(tables[1]) if test_file else 0, source=source,
     )
     if len(train) == 0 or len(val) == 0:
-        raise InputError(f"{opts.data}: {len(table)} ratings are too few for this split "
+        raise InputError(f"{source}: {len(table)} ratings are too few for this split "
                          f"(train {len(train)}, validation {len(val)}); both need at least one")
     if model == "gcmc" and gcmc_params(opts.model.params)["messages"] == "apart" and opts.loop.batch_size >= len(train):
         raise UsageError(f"--model-param messages=apart takes each batch's ratings out of the message graph: "
@@ -224,7 +230,7 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
         "test_file": test_file, "side_features": side_files,
     }
     return RatingsDataset(
-        opts.data, arrays, ["rating"], "rating", unit="ratings", counts=counts, warnings=warnings,
+        source, arrays, ["rating"], "rating", unit="ratings", counts=counts, warnings=warnings,
         extra={"split": (train, val, test_rows), "context": context, "signals": model in SIGNAL_MODELS,
                "edge_of_row": edge_of_row, "run_config": run_config, "levels": levels},
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gnncli.domains.base import Domain, DomainOption
+from gnncli.domains.base import Domain, DomainOption, inputs_label
 from gnncli.errors import InputError, UsageError
 from gnncli.models import register_model
 
@@ -85,7 +85,8 @@ class WirelessDomain(Domain):
         dual_max = _positive(o, "dual_max", DUAL_MAX, number=float)
         _dynamics(o)  # fail early on bad values
         steps = opts.loop.steps_per_epoch or STEPS_PER_EPOCH
-        if opts.data is None:
+        paths = opts.input_paths()
+        if not paths:
             config = _channel_config(o)
             count = _positive(o, "networks", VAL_NETWORKS)
             bar = reporter.start("generating validation and test networks", 2 * count)
@@ -96,14 +97,14 @@ class WirelessDomain(Domain):
         for name in ("pairs", "layout", "networks", "time_steps"):
             if o.get(name) is not None:
                 flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} is for generated networks; {opts.data} gives its own")
+                raise UsageError(f"{flag} is for generated networks; {inputs_label(paths)} gives its own")
         from gnncli.domains.wireless.channels import read_channels
 
         fmt = _format(opts.fmt)
-        networks = read_channels([opts.data], fmt, same_pairs=True, p_max_dbm=o.get("p_max"), noise_dbm=o.get("noise"))
+        networks = read_channels(paths, fmt, same_pairs=True, p_max_dbm=o.get("p_max"), noise_dbm=o.get("noise"))
         if len(networks) < 3:
-            raise InputError(f"{opts.data}: {len(networks)} network(s); training needs at least 3 (train, validation, test)")
-        return file_dataset(opts.data, networks, episode=episode, augmented=augmented, dual_max=dual_max,
+            raise InputError(f"{inputs_label(paths)}: {len(networks)} network(s); training needs at least 3 (train, validation, test)")
+        return file_dataset(inputs_label(paths), networks, episode=episode, augmented=augmented, dual_max=dual_max,
                             steps_per_epoch=steps)
 
     def split(self, opts, data):
