@@ -23,6 +23,7 @@ from gnncli.io import atomic_open, load_tensors, read_json, write_json
 from gnncli.models import ModelConfig, model_names
 from gnncli.progress import Reporter
 from gnncli.runs import TrainedRun, load_run, model_path, state_path, upgrade_config
+from gnncli.shards import Shard, shard_scope
 from gnncli.train.loop import LoopConfig, resolve_device, resolve_precision
 from gnncli.train.members import ENCODER_SETTINGS, new_run_dir, source_config, train_members
 
@@ -236,22 +237,27 @@ def _loaded(run_dir: str | TrainedRun) -> TrainedRun:
 def predict(
     run_dir: str | TrainedRun, inputs: list[str], out: str | IO[str] | None = None, *, fmt: str | None = None, batch_size: int = 64,
     chunk_size: int = 10_000, workers: int | None = None, device: str = "auto", top_k: int | None = None,
-    sort_by: str | None = None, ascending: bool = False, reporter: Reporter | None = None, **options: Any,
+    sort_by: str | None = None, ascending: bool = False, shard: str | Shard | None = None,
+    reporter: Reporter | None = None, **options: Any,
 ) -> dict:
     """Stream predictions for ``inputs`` to ``out`` (a path, a text stream, or None for stdout)
     through the run's kind of input.
 
     For table-like inputs (molecules): the input rows in order, plus one column per target
     (``_std`` columns for ensembles) and an ``error`` column, empty unless the row could not be
-    read; with ``top_k``, only the best ``top_k`` rows by ``sort_by``, best first. ``options`` are
-    the kind's own (its :class:`~gnncli.domains.base.DomainOption` names). Returns counts
-    (``rows``, ``predicted``, ``invalid``).
+    read; with ``top_k``, only the best ``top_k`` rows by ``sort_by``, best first; with ``shard``
+    (``"I/N"``), only every N-th chunk from chunk I-1, after a ``row (shard I/N)`` column
+    (see :mod:`gnncli.shards`). ``options`` are the kind's own (its
+    :class:`~gnncli.domains.base.DomainOption` names). Returns counts (``rows``, ``predicted``,
+    ``invalid``).
     """
+    shard = Shard.parse(shard) if shard is not None else None
     run = _loaded(run_dir)
     settings = InferenceSettings(fmt=fmt, batch_size=batch_size, chunk_size=chunk_size, workers=workers, device=device,
-                                 top_k=top_k, sort_by=sort_by, ascending=ascending)
-    return run.domain.predict(run, inputs, out, options=check_options(run.domain, options, "predict"),
-                              settings=settings, reporter=reporter or Reporter())
+                                 top_k=top_k, sort_by=sort_by, ascending=ascending, shard=shard)
+    with shard_scope(run.domain, shard):
+        return run.domain.predict(run, inputs, out, options=check_options(run.domain, options, "predict"),
+                                  settings=settings, reporter=reporter or Reporter())
 
 
 def embed(

@@ -5,6 +5,7 @@ A domain's :meth:`~gnncli.domains.base.Domain.infer` yields, per chunk of input 
 into the CSV of ``gnn predict`` (input columns, one column per target, ``_std`` columns for
 ensembles, an ``error`` column; or the best ``top_k`` rows) and the vectors of ``gnn embed``.
 Rows in equal rows out, in order; a row that could not be read keeps its place with an error.
+With ``settings.shard``, :func:`predict_table` writes one shard's rows (see :mod:`gnncli.shards`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import IO
 import numpy as np
 
 from gnncli.errors import InputError, UsageError
+from gnncli.shards import Shard, check_table_output, require_applied, shard_scope
 
 
 @dataclass
@@ -30,6 +32,7 @@ class InferenceSettings:
     top_k: int | None = None
     sort_by: str | None = None
     ascending: bool = False
+    shard: Shard | None = None
 
 
 def run_models(run, pack, device, batch_size: int, *, embed: bool = False, member: int = 0) -> np.ndarray | None:
@@ -76,10 +79,14 @@ def require_inputs(inputs: list[str], kind: str) -> None:
 
 def results_stream(out: str | IO[str] | None):
     """``out`` as a context manager yielding a text stream: a stream as it is, else
-    :func:`gnncli.io.output_stream` (stdout for None or ``-``; a file written atomically)."""
+    :func:`gnncli.io.output_stream` (stdout for None or ``-``; a file written atomically).
+    Inside a sharded prediction only the table of input rows may open it (see
+    :func:`gnncli.shards.check_table_output`)."""
     import contextlib
 
     from gnncli.io import output_stream
+
+    check_table_output()
 
     return contextlib.nullcontext(out) if hasattr(out, "write") else output_stream(out)
 
@@ -92,18 +99,41 @@ def predict_table(domain, run, inputs: list[str], out: str | IO[str] | None, *, 
     Each output row is the input row plus one column per target (``_std`` columns for
     ensembles) and an ``error`` column, empty unless the row could not be read. With
     ``settings.top_k``, only the best ``top_k`` rows by ``sort_by`` are written, best first.
-    Returns counts: ``rows``, ``predicted``, ``invalid``.
+    With ``settings.shard``, only that shard's rows, after a leading ``row (shard I/N)`` column
+    of input row numbers (:mod:`gnncli.shards`); a shard with no rows writes the header alone.
+    Returns counts: ``rows``, ``predicted``, ``invalid`` (and ``shard``, ``input_rows``).
     """
     require_inputs(inputs, domain.name)
     top_k = settings.top_k
     if top_k is not None and top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
-    with results_stream(out) as stream:
-        return _write_table(domain, run, inputs, stream, options, settings, reporter)
+    if top_k is not None and settings.shard is not None:
+        raise UsageError("--top-k ranks the whole input and --shard predicts a share of it: shard without "
+                         "--top-k, then rank at the merge (gnn predict --merge ... --top-k K --sort-by COLUMN)")
+    with shard_scope(domain, settings.shard) as sharding:
+        if sharding is not None:
+            sharding.table = True
+        chunks = iter(domain.infer(run, inputs, options=options, settings=settings))
+        first = None
+        if sharding is not None:  # the first chunk before the output opens: a kind that cannot shard leaves no file
+            chunks = _checked(chunks, sharding)
+            first = next(chunks, None)
+        with results_stream(out) as stream:
+            return _write_table(domain, run, inputs, stream, first, chunks, settings, sharding, reporter)
 
 
-def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, settings: InferenceSettings,
-                 reporter) -> dict:
+def _checked(chunks, sharding):
+    """``chunks``, after checking (at the first, or at the end) that the reader read in shards."""
+    for chunk in chunks:
+        require_applied(sharding)
+        yield chunk
+    require_applied(sharding)
+
+
+def _write_table(domain, run, inputs: list[str], out: IO[str], first, chunks, settings: InferenceSettings,
+                 sharding, reporter) -> dict:
+    import itertools
+
     import pandas as pd
 
     top_k = settings.top_k
@@ -112,9 +142,9 @@ def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, se
     header = True
     best = None
     sort_col = None
-    for frame, outputs, valid, errors in domain.infer(run, inputs, options=options, settings=settings):
+    names = run.task.columns() if hasattr(run.task, "columns") else run.targets  # e.g. class probabilities
+    for frame, outputs, valid, errors in itertools.chain([first] if first is not None else [], chunks):
         frame = frame.copy()
-        names = run.task.columns() if hasattr(run.task, "columns") else run.targets  # e.g. class probabilities
         pred_cols, std_cols, error_col = _columns(names, len(run.models), list(frame.columns))
         for t, col in enumerate(pred_cols):
             column = np.full(len(frame), np.nan)
@@ -127,6 +157,8 @@ def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, se
                 column[valid] = outputs[:, :, t].std(0)
             frame[col] = column
         frame[error_col] = _error_column(len(frame), errors)
+        if sharding is not None:
+            frame.insert(0, sharding.shard.column, sharding.next_rows(len(frame)))
         counts["rows"] += len(frame)
         counts["predicted"] += len(valid)
         counts["invalid"] += len(errors)
@@ -144,6 +176,12 @@ def _write_table(domain, run, inputs: list[str], out: IO[str], options: dict, se
         best = pool.sort_values(sort_col, ascending=settings.ascending, kind="mergesort").head(top_k)
     if top_k is not None and best is not None:
         best.to_csv(out, index=False, float_format="%.6g")
+    elif sharding is not None and sharding.rows > 0:
+        counts.update(shard=str(sharding.shard), input_rows=sharding.rows)
+        if header:  # a shard with no chunks (fewer chunks than shards): the header alone, for --merge
+            existing = sharding.columns or []
+            pred_cols, std_cols, error_col = _columns(names, len(run.models), existing)
+            pd.DataFrame(columns=[sharding.shard.column, *existing, *pred_cols, *std_cols, error_col]).to_csv(out, index=False)
     elif header and counts["rows"] == 0:
         raise InputError(f"{', '.join(inputs)}: no rows to predict")
     return counts

@@ -10,7 +10,8 @@ Two strategies, chosen by device:
 
 Both yield, per chunk of input rows, ``(frame, outputs, valid_positions, errors)`` where
 ``outputs`` is ``[members, n_valid, targets]`` (predictions) or ``[n_valid, hidden]`` (embeddings),
-as :meth:`gnncli.domains.base.Domain.infer` promises.
+as :meth:`gnncli.domains.base.Domain.infer` promises. Inside ``gnn predict --shard I/N`` only
+the shard's chunks are featurized (:func:`gnncli.shards.take_shard`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gnncli.models import model_needs
 from gnncli.parallel import BlockPool
 from gnncli.runs import TrainedRun, load_run
 from gnncli.runtime import tune_allocator
+from gnncli.shards import take_shard
 from gnncli.train.loop import resolve_device
 
 
@@ -143,7 +145,8 @@ def infer(run: TrainedRun, inputs: list[str], *, smiles_col: str | None = None, 
     dev = resolve_device(device)
     run = run.for_inference(dev)  # the caller's run keeps its own (trainable, unpadded) models
     n_workers = workers if workers and workers > 0 else default_workers(10**9)
-    chunks = iter_inputs(inputs, smiles_col, fmt, chunk_size, featurizer or run.featurizer)
+    # a sharded prediction (gnn predict --shard) featurizes only its own chunks
+    chunks = take_shard(iter_inputs(inputs, smiles_col, fmt, chunk_size, featurizer or run.featurizer))
     if "pos" in model_needs(run.config["model"].get("name")):
         yield from _split_gpu(run, chunks, workers=n_workers, device=dev, embed=embed, member=member,
                               batch_size=batch_size, max_atoms=max_atoms, featurizer=featurizer, positions=True)
