@@ -61,9 +61,6 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="Print the counts (rows, predicted, invalid) as JSON on stdout; needs --out, as stdout otherwise carries the CSV.")] = False,
         domain_options: dict | None = None,
     ) -> None:
-        from gnncli import api
-        from gnncli.progress import Reporter
-
         if json_out and not out:
             raise fail("--json needs --out: without it stdout carries the CSV", 2)
         if merge:
@@ -82,6 +79,9 @@ def register(app: typer.Typer) -> None:
             return
         if run is None:
             raise fail("give the RUN folder to predict with (or --merge and shard outputs)", 2)
+        from gnncli import api
+        from gnncli.progress import Reporter
+
         progress = make_progress()
         with progress:
             counts = api.predict(
