@@ -25,7 +25,8 @@ from gnncli.progress import Reporter
 from gnncli.runs import TrainedRun, load_run, model_path, state_path, upgrade_config
 from gnncli.shards import Shard, shard_scope
 from gnncli.train.loop import LoopConfig, resolve_device, resolve_precision
-from gnncli.train.members import ENCODER_SETTINGS, new_run_dir, source_config, train_members
+from gnncli.train import distributed
+from gnncli.train.members import ENCODER_SETTINGS, check_data_parallel, new_run_dir, source_config, train_members
 
 __all__ = ["LoopConfig", "ModelConfig", "TrainOptions", "embed", "predict", "resume", "resume_point", "train"]
 
@@ -146,9 +147,11 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
     opts = opts.with_inputs(expand_inputs(opts.input_paths()))
     domain = resolve_domain(opts.input_paths(), opts.kind)
     opts = settle_options(opts, domain)
+    check_data_parallel(opts, domain)  # under torchrun: a kind that trains data-parallel
     resolve_precision(opts.loop.precision, resolve_device(opts.loop.device))  # fail early on a bad --device/--precision
     run = new_run_dir(opts)
-    data = domain.prepare(opts, reporter)
+    with distributed.main_first():  # under torchrun: rank 0 fills the featurization cache, the others read it
+        data = domain.prepare(opts, reporter)
     if opts.init_from:
         try:
             domain.check_transfer(source_config(opts.init_from), data)
@@ -161,7 +164,8 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> dict:
         from gnncli.train.search import search_settings
 
         opts, trials = search_settings(opts, domain, data, splits[0], reporter)
-    run.mkdir(parents=True, exist_ok=True)
+    if distributed.is_main():  # under torchrun, rank 0 alone writes the run folder
+        run.mkdir(parents=True, exist_ok=True)
     if trials is not None:
         with atomic_open(run / "search.csv", "w", newline="") as handle:
             trials.to_csv(handle, index=False)

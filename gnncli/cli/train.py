@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Annotated, Optional
 
@@ -157,12 +158,14 @@ def register(app: typer.Typer) -> None:
         from gnncli.domains.base import expand_inputs
         from gnncli.models import ModelConfig
         from gnncli.progress import Reporter
+        from gnncli.train.distributed import is_main
         from gnncli.train.loop import LoopConfig
 
-        if resume:
+        main = is_main()  # under torchrun (several processes), rank 0 alone shows progress and the summary
+        if resume and main:
             _say_where_resuming(api.resume_point(resume), resume)
-        progress = make_progress()
-        with progress:
+        progress = make_progress() if main else None
+        with progress if progress is not None else contextlib.nullcontext():
             reporter = Reporter(progress)
             if resume:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
@@ -191,6 +194,8 @@ def register(app: typer.Typer) -> None:
                     freeze_encoder=freeze_encoder, search=search, options=domain_options or {},
                 ).with_inputs(paths)
                 summary = api.train(opts, reporter)
+        if not main:
+            return
         for warning in summary.get("warnings", []):
             console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
         _print_summary(summary)

@@ -254,13 +254,16 @@ class Dataset:
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
         """Shuffled batches of the training items for one epoch, seeded by ``seed`` and ``epoch``
-        so that a resumed run sees the same order as an uninterrupted one."""
+        so that a resumed run sees the same order as an uninterrupted one. Under torchrun, this
+        process's share of them (:func:`~gnncli.train.distributed.shard`)."""
         import torch
 
         from gnncli.domains.pack import PackLoader
+        from gnncli.train.distributed import shard
 
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        return PackLoader(self.pack, batch_size=batch_size, shuffle=True, generator=gen, indices=indices)
+        share = shard(indices, seed=seed, epoch=epoch)
+        return PackLoader(self.pack, batch_size=batch_size, shuffle=True, generator=gen, indices=share)
 
     def where(self, index: int) -> str:
         """Where item ``index`` came from, for messages (``file: line N``)."""
@@ -312,6 +315,10 @@ class Domain:
     graph_encoders: ClassVar[bool] = True
     #: the options it adds to commands.
     options: ClassVar[tuple[DomainOption, ...]] = ()
+    #: whether it trains data-parallel under torchrun (each process on its share of the training
+    #: items, see :mod:`gnncli.train.distributed`): False for a kind whose every step sees its
+    #: whole input (the rating graph), which ``gnn train`` under torchrun then refuses.
+    data_parallel: ClassVar[bool] = True
 
     # -- recognising input ---------------------------------------------------------------------
     def sniff(self, path: str) -> bool | float:

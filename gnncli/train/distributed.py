@@ -18,6 +18,7 @@ on the indices it batches, and the training loop the rest.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ from torch import nn
 T = TypeVar("T")
 
 __all__ = [
-    "all_reduce_sum", "barrier", "broadcast", "data_parallel", "distributed", "init", "is_main", "local_rank",
+    "all_reduce_sum", "barrier", "broadcast", "close", "data_parallel", "distributed", "init", "is_main", "local_rank",
     "main_first", "rank", "rank_device", "shard", "world_size",
 ]
 
@@ -76,6 +77,13 @@ def init() -> None:
     else:
         backend = "gloo"
     torch.distributed.init_process_group(backend=backend, world_size=world_size(), rank=rank())
+    atexit.register(close)  # left to the interpreter's teardown, Gloo's threads can abort the process
+
+
+def close() -> None:
+    """Leave the process group, if this process joined one."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def rank_device(device: torch.device) -> torch.device:
@@ -167,14 +175,16 @@ def main_first() -> Iterator[None]:
             barrier()
 
 
-def data_parallel(model: nn.Module) -> nn.Module:
+def data_parallel(model: nn.Module, *, find_unused: bool = False) -> nn.Module:
     """``model`` (on this process's device) wrapped in DistributedDataParallel: its parameters
     copied from rank 0, its gradients averaged over the processes at every backward pass; the
     model itself when training in one process.
 
-    Parameters a step leaves without a gradient (a head or branch the batch does not reach) are
-    allowed; frozen ones (``requires_grad=False``) are not synchronized."""
+    ``find_unused``: some steps leave trainable parameters without a gradient (a branch the batch
+    does not reach), which DDP then looks for after every forward pass (a little slower; every
+    process must pass the same value). Frozen parameters (``requires_grad=False``) are never
+    synchronized. Inputs are not moved: batches are on the model's device already."""
     if not distributed():
         return model
     init()
-    return nn.parallel.DistributedDataParallel(model, device_ids=None, find_unused_parameters=True)
+    return nn.parallel.DistributedDataParallel(model, device_ids=None, find_unused_parameters=find_unused)

@@ -6,6 +6,12 @@ It is generic over a :class:`~gnncli.tasks.Task`; it never looks at targets itse
 data may be read (a loader with a length) or generated on the fly (an iterable without one:
 ``LoopConfig.steps_per_epoch`` batches make an epoch). A task with state of its own has it saved
 in the resumable snapshot and returned with the best weights.
+
+Under ``torchrun`` with several processes (:mod:`gnncli.train.distributed`) the model trains
+data-parallel: wrapped in DistributedDataParallel, each process steps through its share of the
+epoch's batches, the epoch's training loss is the mean over all processes' items, and rank 0
+alone scores the validation set and tells the others the metrics, so that every process makes
+the same early-stopping decision.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 from torch import nn
 
 from gnncli.errors import GnnError, UsageError
+from gnncli.train import distributed
 from gnncli.tasks.base import task_state
 
 
@@ -38,6 +45,9 @@ class LoopConfig:
     (generated on the fly); with a loader that has one, an epoch is the whole loader.
     ``precision`` is that of the training steps (see :func:`resolve_precision`); validation and
     the saved weights are always float32.
+    ``batch_size`` is per process: data-parallel training under torchrun steps with
+    ``world_size x batch_size`` items at a time, and an epoch has ``world_size`` times fewer steps
+    (the learning-rate schedule follows the steps, so it still spans ``epochs``).
     """
 
     epochs: int = 50
@@ -241,6 +251,27 @@ def _better(new: dict, best: dict | None, monitor: str, higher: bool) -> bool:
     return a > b if higher else a < b
 
 
+def _leaves_parameters_unused(model: nn.Module, task, loader, device: torch.device, mixed) -> bool:
+    """Whether a training step on the first batch of ``loader`` leaves a trainable parameter of
+    ``model`` without a gradient (DistributedDataParallel must then look for such parameters at
+    every step). The model's weights, buffers and gradients are left as they were."""
+    batch = next(iter(loader), None)
+    if batch is None:
+        return True
+    buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
+    model.train()
+    batch = batch.to(device)
+    with mixed():
+        output = model(batch)
+    task.loss(output.float(), batch).backward()
+    unused = any(p.grad is None for p in model.parameters() if p.requires_grad)
+    model.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        for name, value in model.named_buffers():
+            value.copy_(buffers[name])
+    return unused
+
+
 def fit(
     model: nn.Module,
     task,
@@ -263,8 +294,14 @@ def fit(
         on_epoch: called with each epoch's record (``epoch``, ``train_loss``, ``lr``, ``val_*``).
         save_state: called after each epoch with a state dict (tensors and plain values only,
             loadable with ``torch.load(weights_only=True)``).
+
+    Data-parallel (several processes under torchrun): every process calls ``fit`` with the same
+    arguments, except that only rank 0 passes ``on_epoch`` and ``save_state``; ``make_train_loader``
+    gives each process its share of the epoch (:func:`~gnncli.train.distributed.shard`), and the
+    model trains on ``cuda:LOCAL_RANK`` when ``config.device`` is a CUDA one. Weights, history and
+    the result are the same on every process; the state dicts are the model's own (no ``module.``).
     """
-    device = resolve_device(config.device)
+    device = distributed.rank_device(resolve_device(config.device))
     amp_dtype = resolve_precision(config.precision, device, model)
     use_amp = amp_dtype is not None
     mixed = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if use_amp else contextlib.nullcontext
@@ -290,17 +327,24 @@ def fit(
             start = config.epochs  # it had stopped early: nothing left to do
     else:
         seed_everything(config.seed)
+    if distributed.distributed():
+        unused = _leaves_parameters_unused(model, task, make_train_loader(start), device, mixed)
+        net = distributed.data_parallel(model, find_unused=distributed.all_reduce_sum([unused])[0] > 0)
+    else:
+        net = model
     stopped_early = False
     last_saved, last_write, snapshot = start, time.monotonic(), None
     for epoch in range(start, config.epochs):
         try:
             model.train()
+            if distributed.distributed():  # dropout differs between processes, and resumes the same
+                torch.manual_seed(config.seed * 100_003 + epoch * 1_009 + distributed.rank())
             total, count = 0.0, 0
             for batch in _epoch_batches(make_train_loader(epoch), steps):
                 batch = batch.to(device)
                 optimizer.zero_grad(set_to_none=True)
                 with mixed():
-                    output = model(batch)
+                    output = net(batch)
                 loss = task.loss(output.float(), batch)
                 scaler.scale(loss).backward()
                 if config.grad_clip:
@@ -312,7 +356,10 @@ def fit(
                 n = _batch_size(batch)
                 total += float(loss.detach()) * n
                 count += n
-            metrics = task.evaluate(model, val_loader, device)
+            total, count = distributed.all_reduce_sum([total, count])
+            # Rank 0 scores validation; every process acts on its metrics (scatter sums on a GPU
+            # are not bit-for-bit reproducible, and processes that disagreed would stop apart).
+            metrics = distributed.broadcast(task.evaluate(model, val_loader, device) if distributed.is_main() else None)
             record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0]}
             record.update({f"val_{k}": v for k, v in metrics.items()})
             history.append(record)

@@ -2,6 +2,10 @@
 ``--resume``: the loop of :func:`gnncli.train.loop.fit` per member, the run's ``config.json``,
 ``splits.json``, ``metrics.csv`` and checkpoints, and the final evaluation; and where a run starts
 from another's encoder (``--from``).
+
+Under ``torchrun`` with several processes every process trains every member data-parallel
+(:mod:`gnncli.train.distributed`), and rank 0 alone chooses, writes and evaluates the run folder:
+the same folder one process writes. The other processes write nothing and return once trained.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from gnncli.errors import CheckpointError, UsageError
 from gnncli.io import atomic_open, load_tensors, read_json, save_tensors, write_json
 from gnncli.models import build_model
 from gnncli.progress import Reporter
+from gnncli.train import distributed
 from gnncli.runs import FORMAT_VERSION, model_path, save_member, state_path, upgrade_config
 from gnncli.train.evaluate import RunContext
 from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, precision_name, resolve_device, resolve_precision
@@ -64,8 +69,39 @@ def start_from(model, run_dir: str, member: int, freeze: bool) -> None:
             param.requires_grad_(False)
 
 
+def check_data_parallel(opts: TrainOptions, domain: Domain) -> None:
+    """Raise :class:`~gnncli.errors.UsageError` if ``gnn train`` was launched by torchrun with
+    several processes for what does not train data-parallel: a kind of input whose training is
+    not over items (its ``data_parallel`` is False), or a ``--search``."""
+    if not distributed.distributed():
+        return
+    if not getattr(domain, "data_parallel", True):
+        raise UsageError(f"{domain.name} input does not train data-parallel: run gnn train without torchrun "
+                         "(or with --nproc-per-node 1)")
+    if opts.search:
+        raise UsageError("--search does not run data-parallel: search in one process, then train the "
+                         "settings it found under torchrun")
+
+
 def new_run_dir(opts: TrainOptions) -> Path:
-    """The run folder ``opts.out`` names (which must be empty or new), or a new one under ``runs/``."""
+    """The run folder ``opts.out`` names (which must be empty or new), or a new one under ``runs/``.
+
+    Under torchrun rank 0 chooses it and every process gets rank 0's choice (or its error)."""
+    if not distributed.distributed():
+        return _new_run_dir(opts)
+    run, error = None, None
+    if distributed.is_main():
+        try:
+            run = _new_run_dir(opts)
+        except UsageError as exc:
+            error = str(exc)
+    run, error = distributed.broadcast((run, error))
+    if error is not None:
+        raise UsageError(error)
+    return run
+
+
+def _new_run_dir(opts: TrainOptions) -> Path:
     if opts.out:
         run = Path(opts.out)
         if run.exists() and any(run.iterdir()):
@@ -85,7 +121,15 @@ def train_members(
 ) -> dict:
     """Train every member of ``run`` still to train (one per split in ``splits``; on ``resumed``,
     those without a finished checkpoint, from their saved state), then evaluate the run through
-    ``domain`` and mark it complete. Returns the summary also written to ``metrics.json``."""
+    ``domain`` and mark it complete. Returns the summary also written to ``metrics.json``.
+
+    Under torchrun every process calls this; rank 0 reads and writes ``run`` and tells the others
+    what it read (which members are left, their saved states), the others train alongside it and
+    return ``{"rank", "world_size", "run"}`` without waiting for rank 0's evaluation."""
+    check_data_parallel(opts, domain)
+    main = distributed.is_main()
+    if not main:
+        reporter = Reporter()
     model_config = domain.model_config(data, opts.model)
     if opts.loop.steps_per_epoch is None and data.steps_per_epoch is not None:  # data generated on the fly
         opts = replace(opts, loop=replace(opts.loop, steps_per_epoch=data.steps_per_epoch))
@@ -101,18 +145,23 @@ def train_members(
         "members": len(splits), "domain": domain.run_config(data), "options": opts.to_dict(),
         "data": {"path": data.source, **data.counts},
     }
-    write_json(run / "config.json", config)
-    write_json(run / "splits.json", [
-        {k: [int(i) for i in part] for k, part in zip(("train", "val", "test"), s)} for s in splits
-    ])
+    if distributed.distributed():  # the batches were world_size x batch_size items
+        config["processes"] = distributed.world_size()
+    if main:
+        write_json(run / "config.json", config)
+        write_json(run / "splits.json", [
+            {k: [int(i) for i in part] for k, part in zip(("train", "val", "test"), s)} for s in splits
+        ])
     history_rows: list[dict] = []
-    if resumed and (run / "metrics.csv").is_file():
+    if main and resumed and (run / "metrics.csv").is_file():
         history_rows = pd.read_csv(run / "metrics.csv").to_dict("records")
     for member, (train_idx, val_idx, _) in enumerate(splits):
-        if model_path(run, member).is_file() and not state_path(run, member).is_file():
+        finished = main and model_path(run, member).is_file() and not state_path(run, member).is_file()
+        if distributed.broadcast(finished):
             continue  # finished before an interruption
         loop = LoopConfig.from_dict({**opts.loop.to_dict(), "seed": opts.loop.seed + member})
-        state = load_tensors(state_path(run, member)) if state_path(run, member).is_file() else None
+        state = load_tensors(state_path(run, member)) if main and state_path(run, member).is_file() else None
+        state = distributed.broadcast(state)  # the run folder may be on rank 0's machine alone
         epochs_kept = int(state["epoch"]) + 1 if state is not None else 0  # rows past the saved state go
         history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
         torch.manual_seed(loop.seed)
@@ -141,12 +190,15 @@ def train_members(
         try:
             result = fit(
                 model, member_task, make_loader, data.loader(val_idx, batch_size=256), loop, resume=state,
-                on_epoch=on_epoch, save_state=lambda s, _m=member: save_tensors(state_path(run, _m), s),
+                on_epoch=on_epoch if main else None,
+                save_state=(lambda s, _m=member: save_tensors(state_path(run, _m), s)) if main else None,
             )
         except TrainingInterrupted as exc:
-            if state_path(run, member).is_file():
+            if main and state_path(run, member).is_file():
                 raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
             raise
+        if not main:
+            continue
         best = result.best_state
         if member_task is not task and hasattr(member_task, "align"):
             model.load_state_dict(best)
@@ -155,6 +207,8 @@ def train_members(
         save_member(run, member, best, result.task_state)
         state_path(run, member).unlink(missing_ok=True)
         reporter.finish(bar)
+    if not main:
+        return {"rank": distributed.rank(), "world_size": distributed.world_size(), "run": str(run)}
     if (run / "state").is_dir() and not any((run / "state").iterdir()):
         shutil.rmtree(run / "state")
     summary = domain.evaluate(RunContext(run, opts, data, splits, task, reporter))

@@ -42,6 +42,7 @@ class RatingsDomain(Domain):
     splits = ("random", "user", "time")
     default_model = "gcmc"
     graph_encoders = False  # rating pairs, not graphs with node features: only its own models
+    data_parallel = False  # GC-MC encodes the whole rating graph at every step: nothing to share out
     options = (
         DomainOption("user_col", str, "User column (default: found by name, e.g. user, userId; or the first column of a file without header).", metavar="COLUMN", commands=("train", "predict")),
         DomainOption("item_col", str, "Item column (default: found by name, e.g. item, movieId; or the second column).", metavar="COLUMN", commands=("train", "predict")),

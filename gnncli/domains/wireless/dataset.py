@@ -71,9 +71,15 @@ class WirelessDataset(Dataset):
         return [NetworkBatch(torch.from_numpy(np.stack([nets[i] for i in g])), self.extra["scales"]) for g in groups]
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int) -> Iterator[ChannelBatch]:
+        """Batches of ``batch_size`` networks drawn without end (generated, or episodes cut from the
+        files at ``indices``), seeded by ``seed``, ``epoch`` and the step; under torchrun also by
+        the process's rank, so that every process trains on networks of its own."""
+        from gnncli.train.distributed import distributed, rank
+
+        key = [seed, epoch] + ([rank() + 1] if distributed() else [])  # one process: as before
         step = 0
         while True:  # no end: the loop takes steps_per_epoch batches
-            rng = np.random.default_rng([seed, epoch, step])
+            rng = np.random.default_rng([*key, step])
             G = self._generated_batch(rng, batch_size) if self.generated else self._file_batch(rng, indices, batch_size)
             G = torch.from_numpy(G)
             mu = None
