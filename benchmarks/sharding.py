@@ -73,11 +73,16 @@ def run_shards(args, folder: Path) -> tuple[float, list[dict], list[Path]]:
         with open(out_log, "w") as out, open(err_log, "w") as err:
             procs.append(subprocess.Popen(predict_args(args, part, "--shard", f"{i}/{args.shards}"), stdout=out, stderr=err))
     ended: dict[int, float] = {}
-    while len(ended) < len(procs):
-        for i, proc in enumerate(procs):
-            if i not in ended and proc.poll() is not None:
-                ended[i] = time.perf_counter()
-        time.sleep(0.05)
+    try:
+        while len(ended) < len(procs):
+            for i, proc in enumerate(procs):
+                if i not in ended and proc.poll() is not None:
+                    ended[i] = time.perf_counter()
+            time.sleep(0.05)
+    finally:  # interrupted: leave no shard running
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
     report = []
     for i, proc in enumerate(procs):
         if proc.returncode != 0:

@@ -14,7 +14,9 @@ The header rule: a shard's CSV is the unsharded output's, with one leading colum
 turn, valid and invalid rows alike). The name says which shard the file is, even when the shard
 has no rows. :func:`merge_shards` checks that its files are shards ``1..N`` of one job (one N,
 the same other columns, no row twice, none missing) and writes their rows in input order
-without that column: the header and rows of the unsharded output.
+without that column: the header and rows of the unsharded output. (Rows missing after the last
+row of every shard cannot be seen in the files; N shards of the same inputs and ``--chunk-size``,
+each written whole or not at all, leave none.)
 
 The reader side: :func:`shard_scope` makes a shard the one of the prediction in progress (a
 context variable, so that it reaches a domain's chunk reader through
@@ -251,7 +253,9 @@ def merge_shards(paths: list[str], out: str | IO[str] | None, *, top_k: int | No
 
     Streams: a k-way merge by row number, holding one row per file. A file that is not a shard
     output, shards of different jobs, a missing shard, a row in two shards or in none are usage
-    errors naming the file or the row; a damaged file is an input error. With ``top_k``, only
+    errors naming the file or the row; a damaged file is an input error. Problems found while
+    streaming (a gap, an overlap) come after the rows before them: on stdout those rows are
+    already written, a file ``out`` is left as it was (written atomically). With ``top_k``, only
     the best ``top_k`` predicted rows (empty last column, ``error``) by the column ``sort_by``,
     best first, ties in input order: what ``gnn predict --top-k`` writes, ranked by the values
     as the shards wrote them. Returns counts: ``rows``, ``shards`` (and ``written``).
