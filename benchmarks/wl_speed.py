@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from gnncli.algorithms.wl import color_refinement
-from gnncli.graphs import Graph
+from gnncli.domains.graph.files import Graph
 
 
 def random_graph(num_nodes: int, num_edges: int, seed: int) -> np.ndarray:

@@ -120,7 +120,7 @@ def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
         raise UsageError(f"--search {opts.search}: must be at least 0")
     if opts.freeze_encoder and not opts.init_from:
         raise UsageError("--freeze-encoder needs --from RUN (the run whose encoder is kept)")
-    model = ModelConfig.from_dict({**opts.model.to_dict(), "name": name})
+    model = ModelConfig.from_dict({**opts.model.to_dict(), "name": name, "kind": opts.model.kind or domain.name})
     if opts.init_from:
         if opts.search:
             raise UsageError("--search and --from do not go together: the encoder's settings are the run's")

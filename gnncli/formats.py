@@ -26,7 +26,7 @@ FORMATS: dict[str, str] = {
     "npy": "NumPy array (channel matrices: (m, m), (T, m, m) or (networks, T, m, m))",
 }
 
-#: What ``gnn wl-test`` and ``gnn coarsen`` read (each has a reader in :data:`gnncli.graphs.READERS`).
+#: What ``gnn wl-test`` and ``gnn coarsen`` read (each has a reader in :data:`gnncli.domains.graph.files.READERS`).
 GRAPH_FORMATS = ("csv", "tsv", "edgelist", "smi", "sdf", "pdb", "cif", "graph6", "sparse6", "graphml", "mtx", "npz")
 
 ALIASES = {"smiles": "smi", "mmcif": "cif", "g6": "graph6", "s6": "sparse6", "tab": "tsv", "edges": "edgelist"}

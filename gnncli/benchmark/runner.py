@@ -53,9 +53,13 @@ class BenchmarkOptions:
 def loop_fields(settings: dict) -> dict:
     """``gnn train``-style loop settings (``lr``, ``warmup``, ``patience`` 0 = never) as LoopConfig fields."""
     out = {}
+    constant = settings.get("schedule") == "constant"
     for key, value in settings.items():
+        if key == "schedule":
+            continue
         if key == "lr":
-            out.update(max_lr=value, init_lr=value / 10, final_lr=value / 10)
+            start = value if constant else value / 10
+            out.update(max_lr=value, init_lr=start, final_lr=start)
         elif key == "warmup":
             out["warmup_epochs"] = value
         elif key == "patience":
@@ -71,16 +75,18 @@ def run_options(base, spec: RunSpec, run_dir: Path | None, *, device: str | None
     from gnncli.models import ModelConfig
     from gnncli.train.loop import LoopConfig
 
+    from gnncli.domains import resolve_domain
+
     model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)
+    domain = resolve_domain(base.input_paths(), base.kind)
     model = ModelConfig.from_dict({**base.model.to_dict(), **model_over, "name": spec.setting.model or base.model.name,
-                                   "params": {**base.model.params, **params}})
+                                   "params": {**base.model.params, **params}, "kind": base.model.kind or domain.name})
     fill = {}
     if given_loop is not None:
-        from gnncli.domains import resolve_domain
         from gnncli.models.config import loop_defaults
 
-        name = spec.setting.model or base.model.name or resolve_domain(base.input_paths(), base.kind).default_model
-        fill = loop_fields({**loop_defaults(name), **given_loop})
+        name = spec.setting.model or base.model.name or domain.default_model
+        fill = loop_fields({**loop_defaults(name, domain.name), **given_loop})
     loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
                                  **({"device": device} if device else {})})
     return replace(base, model=model, loop=loop, out=str(run_dir) if run_dir else base.out, plots=False, **option_over)

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from gnncli.algorithms.coarsen import coarsen_graph, plot_coarsening
         from gnncli.errors import UsageError
-        from gnncli.graphs import read_graph, write_graph
+        from gnncli.domains.graph.files import read_graph, write_graph
         from gnncli.io import atomic_open, is_stream_output
 
         if pdb_nodes not in ("ca", "atoms"):

@@ -134,6 +134,7 @@ def register(app: typer.Typer) -> None:
         lr: Lr = None,
         warmup: Annotated[Optional[float], typer.Option(help="Warm-up epochs (default 2, or the model's own).", rich_help_panel=_PANEL, show_default=False)] = None,
         patience: Patience = None,
+        weight_decay: Annotated[Optional[float], typer.Option(help="L2 weight decay (default 0, or the model's own: 5e-4 for the graph kind's gcn, on its first layer as the paper).", rich_help_panel=_PANEL, show_default=False)] = None,
         grad_clip: Annotated[Optional[float], typer.Option(help="Clip gradient norm (0: off).", rich_help_panel=_PANEL)] = 10.0,
         seed: Annotated[int, typer.Option(help="Seed for splits, initialization and batches.", rich_help_panel=_PANEL)] = 0,
         device: DeviceName = "auto",
@@ -172,11 +173,13 @@ def register(app: typer.Typer) -> None:
             else:
                 paths = expand_inputs(inputs or [])
                 loop = _loop_settings(paths, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
-                                      patience=patience)
+                                      patience=patience, weight_decay=weight_decay)
+                start = loop["lr"] if loop["schedule"] == "constant" else loop["lr"] / 10
                 try:
                     model_config = ModelConfig(
                         name=model, hidden=hidden, depth=depth, dropout=dropout, readout=readout, ffn_layers=ffn_layers,
                         ffn_hidden=ffn_hidden, virtual_node=virtual_node, params=_params(model_param or []),
+                        kind=loop["kind"],
                     )
                 except ValueError as exc:
                     raise UsageError(str(exc)) from None
@@ -185,8 +188,9 @@ def register(app: typer.Typer) -> None:
                     split="column" if split_col else split, split_sizes=_sizes(split_sizes), folds=folds,
                     split_col=split_col, ensemble=ensemble, model=model_config,
                     loop=LoopConfig(
-                        epochs=loop["epochs"], batch_size=loop["batch_size"], max_lr=loop["lr"], init_lr=loop["lr"] / 10,
-                        final_lr=loop["lr"] / 10, warmup_epochs=loop["warmup"], patience=loop["patience"] or None,
+                        epochs=loop["epochs"], batch_size=loop["batch_size"], max_lr=loop["lr"], init_lr=start,
+                        final_lr=start, warmup_epochs=loop["warmup"], patience=loop["patience"] or None,
+                        weight_decay=loop["weight_decay"],
                         grad_clip=grad_clip or None, seed=seed, device=device,
                         steps_per_epoch=steps_per_epoch, precision=precision,
                     ),
@@ -205,15 +209,25 @@ def register(app: typer.Typer) -> None:
 
 def _loop_settings(inputs: list[str], kind: str | None, model: str | None, **given) -> dict:
     """The loop settings given on the command line, the rest from the model's registration
-    (the kind of ``inputs``' default model when --model is not given)."""
-    from gnncli.domains import resolve_domain
+    (the kind of ``inputs``' default model when --model is not given), with ``kind`` (the kind of
+    input, whose registration a model name means: the graph kind's ``gcn`` is its own) and the
+    learning-rate ``schedule`` the model trains with."""
+    from gnncli.domains import get_domain, resolve_domain
+    from gnncli.errors import GnnError
     from gnncli.models.config import loop_defaults
 
+    try:
+        resolved = resolve_domain(inputs, kind).name
+    except GnnError:
+        if model is None:
+            raise
+        resolved = None  # the input's own error comes again, in context, when training reads it
     name = model if model in model_names() else None
     if name is None and model is None:
-        name = resolve_domain(inputs, kind).default_model
-    defaults = loop_defaults(name) if name else loop_defaults(model_names()[0])
-    return {k: (v if v is not None else defaults[k]) for k, v in given.items()}
+        name = get_domain(resolved).default_model
+    defaults = loop_defaults(name, resolved) if name else loop_defaults(model_names()[0])
+    settings = {k: (v if v is not None else defaults[k]) for k, v in given.items()}
+    return {**settings, "kind": resolved, "schedule": defaults["schedule"]}
 
 
 def _say_where_resuming(point: dict, run: str) -> None:

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from gnncli.algorithms.wl import run_wl_test
         from gnncli.errors import UsageError
-        from gnncli.graphs import read_graphs
+        from gnncli.domains.graph.files import read_graphs
 
         if len(graphs) not in (1, 2):
             raise UsageError(f"give one data set file or two graph files, got {len(graphs)} paths")

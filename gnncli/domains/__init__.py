@@ -11,5 +11,6 @@ register_domain("molecules", "gnncli.domains.molecules:MoleculesDomain")
 register_domain("proteins", "gnncli.domains.proteins:ProteinsDomain")
 register_domain("ratings", "gnncli.domains.ratings:RatingsDomain")
 register_domain("wireless", "gnncli.domains.wireless:WirelessDomain")
+register_domain("graph", "gnncli.domains.graph:GraphDomain")
 
 __all__ = ["DOMAINS", "Dataset", "Domain", "DomainOption", "get_domain", "register_domain", "resolve_domain"]

@@ -30,24 +30,47 @@ def model_names(domain: str | None = None) -> tuple[str, ...]:
         domains = entry.meta.get("domains")
         return domain is None or (generic if domains is None else domain in domains)
 
-    return ENCODERS.names(fits) + tuple(n for n in MODELS.names(fits) if n not in ENCODERS)
+    encoders = ENCODERS.names(fits)
+    return encoders + tuple(n for n in MODELS.names(fits) if n not in encoders)
 
 
 #: Loop settings a model's registration may set (``loop={...}``), as ``gnn train`` names them.
-LOOP_DEFAULTS = {"epochs": 50, "batch_size": 64, "lr": 1e-3, "patience": 20, "warmup": 2.0}
+#: ``schedule``: ``noam`` warms up from lr/10 to lr and decays to lr/10 by the last epoch;
+#: ``constant`` keeps lr throughout (the graph kind's full-batch recipes, as their papers train).
+LOOP_DEFAULTS = {"epochs": 50, "batch_size": 64, "lr": 1e-3, "patience": 20, "warmup": 2.0, "weight_decay": 0.0,
+                 "schedule": "noam"}
 
 
-def loop_defaults(name: str) -> dict:
-    """The training-loop settings ``gnn train`` uses for model ``name`` where the command line sets
-    none: :data:`LOOP_DEFAULTS`, with what the model's registration says in ``loop`` (a bipartite
-    autoencoder trained full-graph wants far more epochs and larger batches than a molecule GNN)."""
-    return {**LOOP_DEFAULTS, **_entry(name).meta.get("loop", {})}
+def loop_defaults(name: str, kind: str | None = None) -> dict:
+    """The training-loop settings ``gnn train`` uses for model ``name`` (of the kind of input
+    ``kind``) where the command line sets none: :data:`LOOP_DEFAULTS`, with what the model's
+    registration says in ``loop`` (a bipartite autoencoder trained full-graph wants far more
+    epochs and larger batches than a molecule GNN)."""
+    return {**LOOP_DEFAULTS, **model_entry(name, kind).meta.get("loop", {})}
 
 
-def _entry(name: str):
+def model_entry(name: str, kind: str | None = None):
+    """The registration that model ``name`` means for the kind of input ``kind``.
+
+    A kind with models of its own may reuse an encoder's name (the graph kind's node-level
+    ``gcn`` is not the molecules' graph-level ``gcn``): a model registered for ``kind`` comes
+    first, then an encoder of that name, then a model of that name for any kind.
+    """
+    from gnncli.domains.base import all_domains
     from gnncli.models import ENCODERS, MODELS
 
-    return MODELS.entry(name) if name in MODELS else ENCODERS.entry(name)
+    if kind is not None:
+        all_domains()  # a kind registers its own models when its module loads
+    if name in MODELS:
+        entry = MODELS.entry(name)
+        domains = entry.meta.get("domains")
+        if name not in ENCODERS or (kind is not None and domains is not None and kind in domains):
+            return entry
+    return ENCODERS.entry(name)
+
+
+def _entry(name: str, kind: str | None = None):
+    return model_entry(name, kind)
 
 
 @dataclass
@@ -68,6 +91,10 @@ class ModelConfig:
     index), each read out on its own and the vectors joined, in part order; ``graph_features``
     the width of per-item features (descriptors: the batch's ``features`` [B, F]) appended to the
     joined vector before the head.
+
+    ``kind`` is the kind of input the model was built for, where the name alone does not say
+    (the graph kind's node-level ``gcn`` shares its name with the molecules' encoder; see
+    :func:`model_entry`); None for the others, and in every run folder written before it.
     """
 
     name: str | None = None
@@ -85,6 +112,7 @@ class ModelConfig:
     parts: int = 1
     graph_features: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
 
     def __post_init__(self) -> None:
         names = model_names()
@@ -112,7 +140,7 @@ class ModelConfig:
             raise ValueError(f"params must be a mapping of names to values, got {self.params!r}")
         if self.name is None:  # "the default model of the kind of input": settled by the caller
             return
-        defaults = _entry(self.name).meta.get("defaults", {})
+        defaults = _entry(self.name, self.kind).meta.get("defaults", {})
         if self.hidden is None:
             self.hidden = int(defaults.get("hidden", 300))
         if self.depth is None:

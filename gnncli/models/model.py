@@ -282,6 +282,9 @@ class GraphModel(nn.Module):
 
 def build_model(config: ModelConfig) -> nn.Module:
     """The model ``config`` names: its registered builder, or the GraphModel assembly of an encoder."""
-    if config.name in MODELS:
-        return MODELS.get(config.name)(config)
+    from gnncli.models.config import model_entry
+
+    entry = model_entry(config.name, config.kind)
+    if config.name in MODELS and entry is MODELS.entry(config.name):
+        return entry.load()(config)
     return GraphModel(config)

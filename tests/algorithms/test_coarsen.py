@@ -14,7 +14,7 @@ from gnncli.algorithms.coarsen import (
     coarsening_quality,
 )
 from gnncli.errors import UsageError
-from gnncli.graphs import Graph, from_networkx, read_graphs
+from gnncli.domains.graph.files import Graph, from_networkx, read_graphs
 
 
 def _geometric(n=120, seed=0):

@@ -17,7 +17,7 @@ from gnncli.algorithms.wl import (
     wl_hash,
 )
 from gnncli.errors import UsageError
-from gnncli.graphs import Graph, from_networkx, read_graph, read_graphs
+from gnncli.domains.graph.files import Graph, from_networkx, read_graph, read_graphs
 
 GALLERY = Path(__file__).parents[2] / "examples" / "graphs"
 PAIRS = json.loads((GALLERY / "gallery.json").read_text())["pairs"]

@@ -39,7 +39,7 @@ def run_cli(app, *args):
 
 
 def opts(out, epochs=4):
-    return api.TrainOptions(kind="toy", out=str(out), plots=False, options={"nodes": 5},
+    return api.TrainOptions(kind="toy", out=str(out), plots=False, options={"toy_nodes": 5},
                             loop=api.LoopConfig(epochs=epochs, batch_size=4, patience=None, device="cpu"))  # CPU: CUDA's atomic scatter sums in a different order each run, so exact equality holds on the CPU only
 
 
@@ -82,22 +82,22 @@ def test_toy_domain_trains_resumes_predicts_and_embeds(app, tmp_path):
 
 
 def test_toy_trains_from_the_cli_with_its_own_option(app, tmp_path):
-    result = run_cli(app, "train", "--kind", "toy", "--nodes", "4", "--epochs", "2", "--batch-size", "2",
+    result = run_cli(app, "train", "--kind", "toy", "--toy-nodes", "4", "--epochs", "2", "--batch-size", "2",
                      "--out", tmp_path / "run", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["options"]["options"] == {"nodes": 4}
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["options"]["options"] == {"toy_nodes": 4}
     help_text = run_cli(app, "train", "--help").output
-    assert "Toy graphs (a test's) options" in help_text and "--nodes" in help_text
+    assert "Toy graphs (a test's) options" in help_text and "--toy-nodes" in help_text
 
 
 def test_an_option_of_another_kind_is_a_usage_error(app, tmp_path):
     from gnncli.testing import write_molecule_csv
 
     data = write_molecule_csv(tmp_path / "d.csv", n=20)
-    result = run_cli(app, "train", data, "--nodes", "6", "--epochs", "1")
+    result = run_cli(app, "train", data, "--toy-nodes", "6", "--epochs", "1")
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert errors == ["error: --nodes is an option for toy input, and this input is molecules"], result.output
+    assert errors == ["error: --toy-nodes is an option for toy input, and this input is molecules"], result.output
     wrong_model = run_cli(app, "train", data, "--model", "toy-mlp", "--epochs", "1")
     assert wrong_model.exit_code == 2 and "not a model for molecules input" in wrong_model.output
     smiles_for_toy = run_cli(app, "train", "--kind", "toy", "--smiles-col", "s", "--epochs", "1")

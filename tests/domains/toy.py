@@ -143,16 +143,16 @@ class ToyDomain(Domain):
     tasks = ("lagrangian",)
     splits = ("generated",)
     default_model = "toy-mlp"
-    options = (DomainOption("nodes", int, "Nodes per generated graph (train).", commands=("train",)),
+    options = (DomainOption("toy_nodes", int, "Nodes per generated graph (train).", commands=("train",)),
                DomainOption("graph_rows", bool, "Predict: one row per graph instead of per node.", commands=("predict",)))
 
     def check_split(self, split: str) -> None:  # generated data: the core's "random" default is fine too
         pass
 
     def prepare(self, opts, reporter, *, featurizer=None) -> ToyDataset:
-        nodes = opts.options.get("nodes") or 6
+        nodes = opts.options.get("toy_nodes") or 6
         if nodes < 3:
-            raise InputError(f"--nodes {nodes}: a toy graph needs at least 3 nodes")
+            raise InputError(f"--toy-nodes {nodes}: a toy graph needs at least 3 nodes")
         pack = toy_graphs([nodes] * 16, list(range(10**6, 10**6 + 16)))  # 8 validation, 8 test graphs
         return ToyDataset("generated", pack, [], "lagrangian", unit="graphs", counts={"generated": 16},
                           extra={"nodes": nodes}, steps_per_epoch=4)

@@ -6,9 +6,9 @@ import pytest
 import scipy.sparse as sp
 
 from gnncli.errors import InputError, UsageError
-from gnncli.graphs import detect_format, from_networkx, read_graph, read_graphs, write_graph
+from gnncli.domains.graph.files import detect_format, from_networkx, read_graph, read_graphs, write_graph
 
-GALLERY = Path(__file__).parents[1] / "examples" / "graphs"
+GALLERY = Path(__file__).parents[2] / "examples" / "graphs"
 
 
 def test_edgelist_with_header_weights_and_node_labels(tmp_path):
@@ -157,9 +157,9 @@ def _reference_edges(text: str) -> tuple[list[str], list[tuple[str, str]]]:
 
 @pytest.mark.parametrize("pyarrow", [True, False], ids=["pyarrow", "c-engine"])
 def test_edgelist_matches_a_line_by_line_parse(tmp_path, monkeypatch, pyarrow):
-    import gnncli.graphs
+    import gnncli.domains.graph.files
 
-    monkeypatch.setattr(gnncli.graphs, "_HAVE_PYARROW", pyarrow and gnncli.graphs._HAVE_PYARROW)
+    monkeypatch.setattr(gnncli.domains.graph.files, "_HAVE_PYARROW", pyarrow and gnncli.domains.graph.files._HAVE_PYARROW)
     rng = np.random.default_rng(7)
     lines = []
     for _ in range(300):
