@@ -215,7 +215,8 @@ def test_fit_under_torchrun_keeps_every_process_on_the_same_weights(tmp_path):
         assert torch.equal(value, ranks[1]["last"][k]), k  # averaged gradients, the same steps
         assert torch.equal(ranks[0]["best"][k], ranks[1]["best"][k]), k
     assert any(not torch.equal(ranks[0]["last"][k], ranks[0]["start"][k]) for k in ranks[0]["last"])
-    assert ranks[0]["history"] == ranks[1]["history"]  # one training loss and one validation per epoch
+    untimed = [[{k: v for k, v in r.items() if k != "seconds"} for r in rank["history"]] for rank in ranks]
+    assert untimed[0] == untimed[1]  # one training loss and one validation per epoch (wall times aside)
     assert len(ranks[0]["history"]) == 3
 
 
