@@ -35,6 +35,10 @@ class MulticlassTask(GraphPropertyTask):
     classes: list = field(default_factory=list)
     types = ("multiclass",)
 
+    @classmethod
+    def build(cls, task_type: str, targets: list[str], scaler, monitor: str = "", **extra) -> MulticlassTask:
+        return cls(task_type, targets, scaler, monitor, classes=list(extra["classes"]))
+
     def __post_init__(self) -> None:
         if len(self.classes) < 2:
             raise ValueError("multiclass needs at least two classes")

@@ -14,7 +14,8 @@ Two optional per-item attributes of the batch change the loss (both at the targe
 
 Other task types build on this one: :class:`~gnncli.tasks.multiclass.MulticlassTask` (softmax
 over classes) and :class:`~gnncli.tasks.mve.MeanVarianceTask` (a mean and a variance per
-target); :meth:`GraphPropertyTask.create` and :meth:`GraphPropertyTask.from_config` pick the class.
+target); :mod:`gnncli.tasks.registry` names the class of each type, and its :func:`~gnncli.tasks.registry.create_task`
+and :func:`~gnncli.tasks.registry.task_from_config` pick it.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from torch import Tensor, nn
 from gnncli.train.metrics import CLASSIFICATION, HIGHER_IS_BETTER, REGRESSION, SCALABLE, score, uncertainty_scores
 from gnncli.train.scaler import TargetScaler
 
+from gnncli.tasks.registry import ALL_TASK_TYPES
+
 TASK_TYPES = ("regression", "classification")
-#: Every task type :meth:`GraphPropertyTask.create` builds.
-ALL_TASK_TYPES = ("regression", "classification", "multiclass", "regression-mve")
 
 
 @dataclass
@@ -57,19 +58,20 @@ class GraphPropertyTask:
     #: the task types this class handles
     types: ClassVar[tuple[str, ...]] = TASK_TYPES
 
+    @classmethod
+    def build(cls, task_type: str, targets: list[str], scaler: TargetScaler, monitor: str = "", **extra) -> GraphPropertyTask:
+        """This class's task of type ``task_type`` (how :func:`~gnncli.tasks.registry.create_task`
+        builds it; a type needing more than these reads ``extra``)."""
+        return cls(task_type, targets, scaler, monitor)
+
     @staticmethod
     def create(task_type: str, targets: list[str], scaler: TargetScaler, monitor: str = "", **extra) -> GraphPropertyTask:
-        """The task of type ``task_type`` (any of :data:`ALL_TASK_TYPES`); ``extra`` holds what a
-        type needs besides (``classes`` for multiclass)."""
-        if task_type == "multiclass":
-            from gnncli.tasks.multiclass import MulticlassTask
+        """The task of type ``task_type`` (any of :data:`ALL_TASK_TYPES`): the class registered for
+        it in :mod:`gnncli.tasks.registry` builds it; ``extra`` holds what a type needs besides
+        (``classes`` for multiclass)."""
+        from gnncli.tasks.registry import create_task
 
-            return MulticlassTask(task_type, targets, scaler, monitor, classes=list(extra["classes"]))
-        if task_type == "regression-mve":
-            from gnncli.tasks.mve import MeanVarianceTask
-
-            return MeanVarianceTask(task_type, targets, scaler, monitor)
-        return GraphPropertyTask(task_type, targets, scaler, monitor)
+        return create_task(task_type, targets, scaler, monitor, **extra)
 
     @property
     def out_channels(self) -> int:
@@ -110,9 +112,9 @@ class GraphPropertyTask:
     @classmethod
     def from_config(cls, config: dict) -> GraphPropertyTask:
         """The task saved by :meth:`to_config`, of whichever type it is."""
-        extra = {k: v for k, v in config.items() if k not in ("type", "targets", "scaler", "monitor")}
-        return GraphPropertyTask.create(config["type"], list(config["targets"]), TargetScaler.from_dict(config["scaler"]),
-                                        config.get("monitor", ""), **extra)
+        from gnncli.tasks.registry import task_from_config
+
+        return task_from_config(config)
 
     # -- training -------------------------------------------------------------------------------
     def loss(self, output: Tensor, batch) -> Tensor:
