@@ -31,7 +31,7 @@ from gnncli.train.evaluate import RunContext
 from gnncli.train.loop import LoopConfig, TrainingInterrupted, fit, precision_name, resolve_device, resolve_precision
 
 if TYPE_CHECKING:
-    from gnncli.api import TrainOptions
+    from gnncli.options import TrainOptions
     from gnncli.domains import Domain
 
 
