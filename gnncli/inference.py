@@ -16,7 +16,7 @@ from typing import IO
 import numpy as np
 
 from gnncli.errors import InputError, UsageError
-from gnncli.shards import Shard, check_table_output, require_applied, shard_scope
+from gnncli.shards import Shard, require_applied, results_stream, shard_scope
 
 
 @dataclass
@@ -75,20 +75,6 @@ def _error_column(n: int, errors: dict[int, str]) -> np.ndarray:
 def require_inputs(inputs: list[str], kind: str) -> None:
     if not inputs:
         raise UsageError(f"give at least one input file of {kind} (or - for standard input)")
-
-
-def results_stream(out: str | IO[str] | None):
-    """``out`` as a context manager yielding a text stream: a stream as it is, else
-    :func:`gnncli.io.output_stream` (stdout for None or ``-``; a file written atomically).
-    Inside a sharded prediction only the table of input rows may open it (see
-    :func:`gnncli.shards.check_table_output`)."""
-    import contextlib
-
-    from gnncli.io import output_stream
-
-    check_table_output()
-
-    return contextlib.nullcontext(out) if hasattr(out, "write") else output_stream(out)
 
 
 def predict_table(domain, run, inputs: list[str], out: str | IO[str] | None, *, options: dict,

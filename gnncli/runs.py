@@ -51,7 +51,7 @@ def upgrade_config(config: dict) -> dict:
     """A run's ``config.json`` in this release's layout: format 1 named the model ``encoder`` and
     had no ``domain`` entry; what else its kind of input kept elsewhere, that domain moves
     (:meth:`Domain.upgrade_config <gnncli.domains.base.Domain.upgrade_config>`)."""
-    from gnncli.domains import DOMAINS, get_domain
+    from gnncli.kinds import KINDS, get_domain
 
     found = config.get("format")
     if found == FORMAT_VERSION:
@@ -63,7 +63,7 @@ def upgrade_config(config: dict) -> dict:
         model = dict(config["model"])
         model["name"] = model.pop("encoder")
         config["model"] = model
-    if config.get("kind") in DOMAINS:
+    if config.get("kind") in KINDS:
         config = get_domain(config["kind"]).upgrade_config(config, found)
     return config
 
@@ -101,7 +101,7 @@ class TrainedRun:
 
 def load_run(path: str | Path) -> TrainedRun:
     """Load a run folder written by ``gnn train``; raises CheckpointError naming the bad file."""
-    from gnncli.domains import get_domain
+    from gnncli.kinds import get_domain
     from gnncli.models import ModelConfig, build_model
 
     run = Path(path)

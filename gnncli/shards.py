@@ -123,9 +123,7 @@ def shard_scope(domain, shard: Shard | None) -> Iterator[ShardPass | None]:
     if active is not None and active.shard == shard:  # api.predict opened it; predict_table reuses it
         yield active
         return
-    from gnncli.domains.base import Domain
-
-    if type(domain).infer is Domain.infer:
+    if not domain.streams_rows():
         raise UsageError(f"--shard: gnn predict of {domain.name} input writes no table of input rows to shard; "
                          f"run it without --shard")
     token = _ACTIVE.set(ShardPass(shard, domain.name))
@@ -142,6 +140,18 @@ def check_table_output() -> None:
     if active is not None and not active.table:
         raise UsageError(f"--shard: this gnn predict of {active.kind} input writes no table of input rows "
                          f"(e.g. --recommend, per-residue scores); run it without --shard")
+
+
+def results_stream(out: str | IO[str] | None):
+    """``out`` as a context manager yielding a text stream: a stream as it is, else
+    :func:`gnncli.io.output_stream` (stdout for None or ``-``; a file written atomically).
+    Inside a sharded prediction only the table of input rows may open it (see
+    :func:`check_table_output`)."""
+    from gnncli.io import output_stream
+
+    check_table_output()
+
+    return contextlib.nullcontext(out) if hasattr(out, "write") else output_stream(out)
 
 
 def require_applied(state: ShardPass) -> None:
@@ -260,8 +270,6 @@ def merge_shards(paths: list[str], out: str | IO[str] | None, *, top_k: int | No
     best first, ties in input order: what ``gnn predict --top-k`` writes, ranked by the values
     as the shards wrote them. Returns counts: ``rows``, ``shards`` (and ``written``).
     """
-    from gnncli.inference import results_stream
-
     if not paths:
         raise UsageError("--merge needs the shard outputs to join (e.g. gnn predict --merge part*.csv)")
     if top_k is None and (sort_by is not None or ascending):

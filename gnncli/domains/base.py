@@ -15,8 +15,9 @@ A domain (molecules, proteins, ratings, wireless channels, or one a test defines
   :meth:`Domain.embed` wholesale);
 * contribute its own command-line options (:class:`DomainOption`), shown in a help panel of their own.
 
-Adding a kind of input is one module that subclasses :class:`Domain`, plus one
-:func:`register_domain` line (see :mod:`gnncli.domains`). This module imports neither torch nor
+Adding a kind of input is one package that subclasses :class:`Domain`, plus one
+:func:`register_domain` line (in :mod:`gnncli.kinds`, the registry of kinds, which this module
+re-exports). This module imports neither torch nor
 pandas, so that ``gnn --help`` can list every domain's options instantly.
 """
 
@@ -29,35 +30,15 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from gnncli.errors import InputError, UsageError
-from gnncli.registry import Registry
+from gnncli.kinds import KINDS, all_domains, get_domain, register_domain
 
-#: Every registered kind of input, by name (``--kind`` choices).
-DOMAINS = Registry("kind of input")
+__all__ = ["DOMAINS", "Dataset", "Domain", "DomainOption", "all_domains", "check_options", "expand_inputs",
+           "get_domain", "inputs_label", "register_domain", "resolve_domain"]
+
+#: Every registered kind of input, by name (``--kind`` choices; :data:`gnncli.kinds.KINDS`).
+DOMAINS = KINDS
 
 Split = tuple  # (train, val, test) index arrays
-
-
-def register_domain(name: str, target: Any, /, **meta: Any) -> Any:
-    """Register a :class:`Domain` subclass (or a ``"module:Class"`` path) as the kind ``name``."""
-    return DOMAINS.register(name, target, **meta)
-
-
-_INSTANCES: dict[str, Domain] = {}
-
-
-def get_domain(name: str) -> Domain:
-    """The domain registered as ``name`` (``--kind``); a usage error names the choices."""
-    if name not in DOMAINS:
-        raise UsageError(f"--kind {name}: unknown kind of input (choose from {', '.join(DOMAINS)})")
-    cls = DOMAINS.get(name)
-    instance = _INSTANCES.get(name)
-    if type(instance) is not cls:  # first use, or the name was registered anew
-        instance = _INSTANCES[name] = cls()
-    return instance
-
-
-def all_domains() -> list[Domain]:
-    return [get_domain(name) for name in DOMAINS]
 
 
 def _suffix(path: str) -> str:
@@ -486,6 +467,11 @@ class Domain:
         (or ``[n_valid, hidden]`` embeddings of member ``settings.member``), ``valid`` the positions
         in the chunk that have outputs and ``errors`` maps every other position to its reason."""
         raise NotImplementedError(f"{self.name}: prediction is not supported")
+
+    def streams_rows(self) -> bool:
+        """Whether this kind streams predictions row by row (overrides :meth:`infer`): only those
+        write a table of input rows, and only those can be sharded (``gnn predict --shard``)."""
+        return type(self).infer is not Domain.infer
 
     def predict(self, run, inputs: list[str], out: str | IO[str] | None, *, options: dict, settings, reporter) -> dict:
         """Write predictions to ``out`` (a path, a text stream, or None for stdout) and return counts

@@ -9,8 +9,9 @@ Two registries, both importable without torch (so ``gnn --help`` stays instant):
   autoencoder, power-allocation policies) register their own builder ``config -> nn.Module``.
   A model has ``forward(batch)`` and ``embed(batch)``.
 
-Adding an encoder is one function in :mod:`gnncli.models.model` plus one line below; a domain
-registers its own models from its module with :func:`register_model`. Registration metadata:
+Both live in :mod:`gnncli.models.registry`, with the core's registrations. Adding an encoder is
+one function in :mod:`gnncli.models.model` plus one line there; a kind of input registers its own
+models from its package with :func:`register_model`. Registration metadata:
 ``domains`` (the kinds of input a model fits; None: any kind whose inputs are graphs with node
 features), ``needs`` (batch attributes beyond ``x``/``edge_index``/``edge_attr`` it reads, e.g.
 ``("pos",)``), ``defaults`` (:class:`ModelConfig` defaults, e.g. ``{"hidden": 64}``), ``loop`` (the
@@ -21,65 +22,11 @@ training-loop settings ``gnn train`` uses where the command line sets none, e.g.
 from __future__ import annotations
 
 from gnncli.models.config import LEVELS, READOUTS, ModelConfig, model_names
-from gnncli.registry import Registry
-
-ENCODERS = Registry("encoder")
-MODELS = Registry("model")
-
-
-def register_encoder(name: str, target=None, /, **meta):
-    """Register a message-passing encoder (a ``"module:function"`` path, or use as a decorator)."""
-    return ENCODERS.register(name, target, **meta)
-
-
-def register_model(name: str, target=None, /, **meta):
-    """Register a model builder ``config -> nn.Module`` that is not the GraphModel assembly."""
-    return MODELS.register(name, target, **meta)
-
-
-def model_needs(name: str | None) -> tuple[str, ...]:
-    """The batch attributes model ``name`` reads beyond ``x``/``edge_index``/``edge_attr``
-    (its registration's ``needs``; empty for unknown names and None)."""
-    for registry in (ENCODERS, MODELS):
-        if name is not None and name in registry:
-            return tuple(registry.entry(name).meta.get("needs", ()))
-    return ()
-
-
-_ENC = "gnncli.models.model"
-register_encoder("dmpnn", f"{_ENC}:dmpnn", help="directed message passing on bonds (Chemprop's D-MPNN)")
-register_encoder("gine", f"{_ENC}:gine", help="GIN with edge features")
-register_encoder("gin", f"{_ENC}:gin", help="graph isomorphism network (--model-param aggr=sum|mean|max|vpa)")
-register_encoder("gcn", f"{_ENC}:gcn", help="graph convolutional network")
-register_encoder("gat", f"{_ENC}:gat", help="graph attention (GATv2) with edge features")
-register_encoder("sage", f"{_ENC}:sage", help="GraphSAGE")
-register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNConv)", defaults={"hidden": 64})
-register_encoder("gps", f"{_ENC}:gps", help="graph transformer: GINE message passing + global attention (GraphGPS)",
-                 defaults={"hidden": 128})
-register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), needs=("pos",), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
-register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64}, help="relational GCN over edge types")
-
-_RAT = "gnncli.models.ratings"
-register_model("gnn", f"{_RAT}:gnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5},
-               help="graph-filter layers with ReLU over the item graph")
-register_model("graph-filter", f"{_RAT}:graph_filter", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5}, help="a linear graph filter over the item graph")
-# GC-MC trains full-batch by default: one step per epoch over every training rating.
-register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden": 500, "depth": 1, "dropout": 0.7},
-               loop={"epochs": 1000, "batch_size": 1_000_000, "lr": 1e-2, "patience": 100, "warmup": 1.0},
-               help="graph autoencoder over the user-item graph (GC-MC)")
-register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
-register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="fully connected network on the rating vector")
-
-register_model("logreg", "gnncli.models.baselines:logreg", loop={"lr": 1e-2},  # one linear layer on standardized features
-               help="baseline: logistic or linear regression on each node's features (or a graph's mean), no message passing")
+from gnncli.models.registry import ENCODERS, MODELS, model_needs, register_encoder, register_model
 
 __all__ = [
     "ENCODERS", "LEVELS", "MODELS", "READOUTS", "GraphModel", "ModelConfig", "build_model", "model_names",
-    "register_encoder", "register_model",
+    "model_needs", "register_encoder", "register_model",
 ]
 
 

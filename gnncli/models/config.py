@@ -12,19 +12,18 @@ LEVELS = ("graph", "node")  # one output per graph (after a readout) or per node
 def model_names(domain: str | None = None) -> tuple[str, ...]:
     """Every registered model name (encoders first), or those fitting the kind of input ``domain``.
 
-    A kind of input may register its models from its own module, so every registered kind is
-    loaded first (their modules are cheap to import): a name is known whether or not a command
-    has touched its kind yet, e.g. ``ModelConfig(name=...)`` in a script.
+    A kind of input may register its models from its own package, so every registered kind is
+    loaded first, by name through the registry of kinds (:mod:`gnncli.kinds`; their packages are
+    cheap to import): a name is known whether or not a command has touched its kind yet, e.g.
+    ``ModelConfig(name=...)`` in a script. This module imports no kind and not :mod:`gnncli.domains`.
     """
-    from gnncli.domains.base import all_domains
-    from gnncli.models import ENCODERS, MODELS
+    from gnncli.kinds import KINDS, all_domains, get_domain
+    from gnncli.models.registry import ENCODERS, MODELS
 
     all_domains()
     generic = True
     if domain is not None:
-        from gnncli.domains import DOMAINS, get_domain
-
-        generic = domain not in DOMAINS or get_domain(domain).graph_encoders
+        generic = domain not in KINDS or get_domain(domain).graph_encoders
 
     def fits(entry) -> bool:
         domains = entry.meta.get("domains")
@@ -56,8 +55,8 @@ def model_entry(name: str, kind: str | None = None):
     ``gcn`` is not the molecules' graph-level ``gcn``): a model registered for ``kind`` comes
     first, then an encoder of that name, then a model of that name for any kind.
     """
-    from gnncli.domains.base import all_domains
-    from gnncli.models import ENCODERS, MODELS
+    from gnncli.kinds import all_domains
+    from gnncli.models.registry import ENCODERS, MODELS
 
     if kind is not None:
         all_domains()  # a kind registers its own models when its module loads

@@ -15,7 +15,7 @@ from torch_geometric.nn.aggr import (
     AttentionalAggregation, MaxAggregation, MeanAggregation, SumAggregation, VariancePreservingAggregation,
 )
 
-from gnncli.models import ENCODERS, MODELS
+from gnncli.models.registry import ENCODERS, MODELS
 from gnncli.models.config import ModelConfig
 from gnncli.nn import DMPNNEncoder, VirtualNode
 
