@@ -335,6 +335,7 @@ def fit(
     stopped_early = False
     last_saved, last_write, snapshot = start, time.monotonic(), None
     for epoch in range(start, config.epochs):
+        began = time.monotonic()
         try:
             model.train()
             if distributed.distributed():  # dropout differs between processes, and resumes the same
@@ -360,7 +361,8 @@ def fit(
             # Rank 0 scores validation; every process acts on its metrics (scatter sums on a GPU
             # are not bit-for-bit reproducible, and processes that disagreed would stop apart).
             metrics = distributed.broadcast(task.evaluate(model, val_loader, device) if distributed.is_main() else None)
-            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0]}
+            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0],
+                      "seconds": round(time.monotonic() - began, 3)}  # training and validation
             record.update({f"val_{k}": v for k, v in metrics.items()})
             history.append(record)
             if _better(metrics, best, task.monitor, task.higher_is_better):

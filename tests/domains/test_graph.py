@@ -239,3 +239,26 @@ def test_bad_graph_inputs_are_one_line_errors(planted, tmp_path):
     assert result.exit_code == 2 and "--fanout" in _error(result)
     result = invoke("train", planted, planted, "--out", tmp_path / "r7")
     assert result.exit_code == 2 and "graph kind reads one" in _error(result)
+
+
+def test_node_regression_and_multi_label_targets(planted, tmp_path):
+    nodes = pd.read_csv(planted / "nodes.csv")
+    rng = np.random.default_rng(0)
+    nodes["score"] = nodes["label"] * 1.5 + rng.normal(0, 0.1, len(nodes))  # continuous: regression
+    nodes["is0"] = (nodes["label"] == 0).astype(int)
+    nodes["is1"] = (nodes["label"] == 1).astype(int)
+    nodes.loc[::7, "is1"] = np.nan  # missing labels are masked
+    nodes.to_csv(tmp_path / "nodes.csv", index=False)
+    common = [planted / "edges.csv", "--kind", "graph", "--nodes", tmp_path / "nodes.csv", "--features",
+              planted / "features.npy", "--model", "gcn", "--epochs", "60", "--no-plots", "--json"]
+    result = invoke("train", *common, "--target", "score", "--out", tmp_path / "reg")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    assert summary["task"] == "regression" and summary["test"]["rmse"] < nodes["score"].std()
+    result = invoke("train", *common, "--target", "is0", "--target", "is1", "--out", tmp_path / "multi")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    assert summary["task"] == "classification" and summary["targets"] == ["is0", "is1"]
+    assert summary["test"]["roc_auc"] > 0.7
+    result = invoke("predict", tmp_path / "multi")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("id,is0_pred,is1_pred"), result.stdout[:200]

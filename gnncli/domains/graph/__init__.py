@@ -42,7 +42,9 @@ FEATURE_FILE_NAMES = ("features.npz", "features.npy", "features.parquet")
 _M = "gnncli.domains.graph.models"
 #: Node-level models (the graph kind's own: the message-passing encoders of the other kinds
 #: read out whole graphs). Their loop defaults are the papers' full-batch recipes on Cora.
-#: ``depth`` counts message-passing layers (propagation steps for sgc and appnp).
+#: ``depth`` counts message-passing layers (propagation steps for sgc and appnp). ``monitor`` is the
+#: validation metric that picks the best epoch where it is not accuracy (sgc's linear model, trained
+#: at a learning rate of 0.2, is picked by validation loss: its accuracy jumps from epoch to epoch).
 _PAPER = {"epochs": 300, "batch_size": 1024, "lr": 1e-2, "patience": 100, "warmup": 0.0, "weight_decay": 5e-4,
           "schedule": "constant"}
 register_model("gcn", f"{_M}:gcn", domains=("graph",), defaults={"hidden": 16, "depth": 2, "dropout": 0.5},
@@ -54,13 +56,13 @@ register_model("gat", f"{_M}:gat", domains=("graph",), defaults={"hidden": 8, "d
 register_model("gin", f"{_M}:gin", domains=("graph",), defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop=_PAPER, help="graph isomorphism network (Xu et al. 2019)")
 register_model("sgc", f"{_M}:sgc", domains=("graph",), defaults={"hidden": 1, "depth": 2, "dropout": 0.0},
-               loop={**_PAPER, "epochs": 100, "lr": 0.2, "patience": 100, "weight_decay": 5e-5},
+               loop={**_PAPER, "epochs": 100, "lr": 0.2, "patience": 100, "weight_decay": 5e-5}, monitor="cross_entropy",
                help="simplified graph convolution: A^K X precomputed once, then a linear model (Wu et al. 2019)")
 register_model("appnp", f"{_M}:appnp", domains=("graph",), defaults={"hidden": 64, "depth": 10, "dropout": 0.5},
                loop={**_PAPER, "weight_decay": 5e-3}, help="MLP + personalized-PageRank propagation (Klicpera et al. 2019)")
-register_model("gcnii", f"{_M}:gcnii", domains=("graph",), defaults={"hidden": 64, "depth": 64, "dropout": 0.6},
+register_model("gcnii", f"{_M}:gcnii", domains=("graph",), defaults={"hidden": 64, "depth": 16, "dropout": 0.6},
                loop={**_PAPER, "epochs": 1000, "patience": 200, "weight_decay": 1e-2},
-               help="deep GCN with initial residual and identity mapping (Chen et al. 2020)")
+               help="deep GCN with initial residual and identity mapping (Chen et al. 2020); 16 layers by default (the paper's 84.6 on Cora; 64 give 85.5 at 4x the time)")
 register_model("mlp", f"{_M}:mlp", domains=("graph",), defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop={**_PAPER, "weight_decay": 5e-3}, help="baseline: an MLP on node features alone (what the graph adds)")
 

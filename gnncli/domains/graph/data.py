@@ -294,6 +294,10 @@ class ClusterBatches:
             yield node_batch(g, nodes, sampling.induced_edges(g.rowptr, g.col, nodes, g.mapping()), seed)
 
 
+#: Validation nodes scored after each epoch of sampled batches, at most.
+MAX_EVAL_NODES = 20_000
+
+
 class NodeDataset(Dataset):
     """The nodes of one graph as items; ``pack`` is the :class:`NodeGraph`.
 
@@ -318,12 +322,17 @@ class NodeDataset(Dataset):
         return pd.DataFrame({"id": self.pack.ids[np.asarray(indices, np.int64)]})
 
     def loader(self, indices, *, batch_size: int = 256):
-        """Validation and test: the whole graph (full batching), or fixed neighbour samples."""
+        """Validation after each epoch: the whole graph (full batching), or neighbour samples of
+        the training fan-outs, fixed by a seed, of at most :data:`MAX_EVAL_NODES` nodes (a fixed
+        sample of a larger validation set). A run's test nodes are scored by layer-wise inference."""
         if self.extra["batching"] == "full":
             return FullBatches(self.pack, indices)
+        idx = np.asarray(indices, np.int64)
+        if len(idx) > MAX_EVAL_NODES:
+            idx = np.sort(np.random.default_rng(12345).choice(idx, MAX_EVAL_NODES, replace=False))
         gen = torch.Generator().manual_seed(12345)
-        return NeighborBatches(self.pack, indices, self.extra["eval_fanouts"], batch_size=max(batch_size, 1024),
-                               shuffle=False, generator=gen)
+        fanouts = self.extra.get("fanouts") or self.extra["eval_fanouts"]
+        return NeighborBatches(self.pack, idx, fanouts, batch_size=max(batch_size, 1024), shuffle=False, generator=gen)
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
         from gnncli.train.distributed import shard

@@ -109,9 +109,12 @@ class LinkDataset(Dataset):
         return [self._batch(np.stack([s, t]), neg)]
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
-        """One full-batch step: every training edge and as many negative pairs drawn afresh."""
-        idx = np.asarray(indices, np.int64)
-        rng = np.random.default_rng(seed * 100_003 + epoch)
+        """One full-batch step: every training edge (this process's share under torchrun) and as
+        many negative pairs drawn afresh."""
+        from gnncli.train.distributed import rank, shard
+
+        idx = shard(np.asarray(indices, np.int64), seed=seed, epoch=epoch)
+        rng = np.random.default_rng([seed * 100_003 + epoch, rank()])
         s, t = self.extra["src"][idx], self.extra["dst"][idx]
         neg_t = negatives(self.extra["keys"], s, self.pack.num_nodes, self.pack.directed, rng)[:, 0]
         return [self._batch(np.stack([s, t]), np.stack([s, neg_t]))]

@@ -304,7 +304,7 @@ class GCNII(NodeModel):
         hidden = int(config.hidden)
         self.lin_in = nn.Linear(config.in_channels, hidden)
         self.lin_out = nn.Linear(hidden, config.out_channels)
-        depth = int(config.depth if config.depth is not None else 64)
+        depth = int(config.depth if config.depth is not None else 16)
         self.layers.extend(GCN2Conv(hidden, alpha=float(p["alpha"]), theta=float(p["theta"]), layer=i + 1,
                                     normalize=False) for i in range(depth))
         self.embed_at = depth

@@ -243,7 +243,10 @@ def make_task(data, opts, train_rows):
         scaler = TargetScaler.fit(y[rows], mask[rows])
     else:
         scaler = TargetScaler.identity(y.shape[1])
-    monitor = opts.monitor or ("accuracy" if data.task_type == "multiclass" else "")
+    from gnncli.models.config import model_entry
+
+    chosen = model_entry(opts.model.name, "graph").meta.get("monitor") if data.task_type == "multiclass" else None
+    monitor = opts.monitor or chosen or ("accuracy" if data.task_type == "multiclass" else "")
     try:
         return GraphPropertyTask.create(data.task_type, data.targets, scaler, monitor,
                                         classes=data.extra.get("classes") or [])
