@@ -262,3 +262,20 @@ def test_node_regression_and_multi_label_targets(planted, tmp_path):
     assert summary["test"]["roc_auc"] > 0.7
     result = invoke("predict", tmp_path / "multi")
     assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("id,is0_pred,is1_pred"), result.stdout[:200]
+
+
+@pytest.mark.parametrize("name", ["sage", "gat", "gin", "gcn", "appnp"])
+def test_trimming_sampled_layers_leaves_the_seeds_outputs_unchanged(name):
+    g = _graph(300)
+    nodes, edge_index, hops = sampling.sample_neighbors(g.rowptr, g.col, torch.tensor([1, 50, 120, 200]), (4, 3),
+                                                        generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, kind="graph", in_channels=g.num_features, out_channels=3, hidden=8,
+                                    depth=2, level="node")).eval()
+    batch = node_batch(g, nodes, edge_index, torch.arange(4))
+    with torch.no_grad():
+        whole = model(batch)
+        batch.hops = hops
+        trimmed = model(batch)
+    assert hops[0] == 4 and hops[-1] == len(nodes) > hops[1]
+    assert torch.allclose(whole, trimmed, atol=1e-5)

@@ -254,9 +254,11 @@ class NeighborBatches:
         g = self.graph
         for start in range(0, items.numel(), self.batch_size):
             seeds = items[start:start + self.batch_size]
-            nodes, edge_index, _ = sampling.sample_neighbors(g.rowptr, g.col, seeds, self.fanouts,
-                                                             generator=self.generator, mapping=g.mapping())
-            yield node_batch(g, nodes, edge_index, torch.arange(seeds.numel()))
+            nodes, edge_index, hops = sampling.sample_neighbors(g.rowptr, g.col, seeds, self.fanouts,
+                                                                generator=self.generator, mapping=g.mapping())
+            batch = node_batch(g, nodes, edge_index, torch.arange(seeds.numel()))
+            batch.hops = hops
+            yield batch
 
     def _pyg(self, items: Tensor):
         """The same batches from PyG's C++ sampler (pyg-lib or torch-sparse)."""
@@ -268,7 +270,11 @@ class NeighborBatches:
                                 batch_size=self.batch_size, shuffle=False)
         for sub in loader:
             nodes = sub.n_id
-            yield node_batch(g, nodes, sub.edge_index, torch.arange(int(sub.batch_size)))
+            batch = node_batch(g, nodes, sub.edge_index, torch.arange(int(sub.batch_size)))
+            counts = getattr(sub, "num_sampled_nodes", None)  # nodes added at each hop
+            if counts is not None:
+                batch.hops = [int(c) for c in torch.as_tensor(counts).cumsum(0)]
+            yield batch
 
 
 class ClusterBatches:

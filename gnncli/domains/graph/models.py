@@ -106,7 +106,10 @@ class NodeModel(nn.Module):
     def pre(self, x: Tensor) -> Tensor:
         return x
 
-    def layer(self, i: int, h: Tensor, h0: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> Tensor:
+    def layer(self, i: int, h: Tensor, h0: Tensor, edge_index: Tensor, edge_weight: Tensor | None, *,
+              keep: int | None = None) -> Tensor:
+        """Layer ``i`` on states ``h`` (``h0``: the states after ``pre``); with ``keep``, only the
+        first ``keep`` rows of the output are read (the edges all point into them)."""
         raise NotImplementedError
 
     def post(self, h: Tensor) -> Tensor:
@@ -120,12 +123,31 @@ class NodeModel(nn.Module):
 
     # -- a batch -------------------------------------------------------------------------------
     def states(self, batch, upto: int | None = None) -> Tensor:
-        """The state of every node of ``batch`` after ``upto`` layers (all of them if None)."""
+        """The state of every node of ``batch`` after ``upto`` layers (all of them if None).
+
+        A neighbour-sampled batch says how many nodes it holds after each hop (``hops``: seeds
+        first, then each hop's new nodes). Layer ``i`` of ``L`` is then computed only for the nodes
+        within ``L - 1 - i`` hops of the seeds, over the edges into them, as PyG's
+        ``trim_to_layer``: the outer hops feed the first layer and need no state of their own.
+        Its outputs for the seeds are the same; layers whose convolution reads a pair of source
+        and target states (GraphSAGE, GAT, GIN) also skip the work for the others.
+        """
         x = batch.x
         ei, ew = self.graph(batch.edge_index, x.size(0), getattr(batch, "edge_weight", None), getattr(batch, "deg", None))
         h0 = h = self.pre(x)
-        for i in range(self.num_layers if upto is None else upto):
-            h = self.layer(i, h, h0, ei, ew)
+        hops = getattr(batch, "hops", None)
+        total = self.num_layers if upto is None else upto
+        for i in range(total):
+            j = self.num_layers - 1 - i
+            keep = int(hops[j]) if hops is not None and j < len(hops) else None
+            if keep is None or keep >= h.size(0):
+                h = self.layer(i, h, h0, ei, ew)
+                continue
+            inside = ei[1] < keep
+            ei = ei[:, inside]
+            ew = ew[inside] if ew is not None else None
+            h = self.layer(i, h, h0, ei, ew, keep=keep)[:keep]
+            h0 = h0[:keep]
         return h
 
     def forward(self, batch) -> Tensor:
@@ -165,9 +187,16 @@ class _Stacked(NodeModel):
     def make_layer(self, in_channels: int, out_channels: int, last: bool) -> nn.Module:
         raise NotImplementedError
 
-    def layer(self, i, h, h0, edge_index, edge_weight):
+    #: whether the convolution takes (source states, target states), so a trimmed layer computes
+    #: the targets only (SAGEConv, GATConv, GINConv); GCNConv transforms every node first.
+    bipartite = False
+
+    def layer(self, i, h, h0, edge_index, edge_weight, *, keep=None):
         h = F.dropout(h, self.dropout, self.training)
-        h = self.call(self.layers[i], h, edge_index, edge_weight)
+        if keep is not None and self.bipartite:
+            h = self.call(self.layers[i], (h, h[:keep]), edge_index, edge_weight)
+        else:
+            h = self.call(self.layers[i], h, edge_index, edge_weight)
         return h if i == self.num_layers - 1 else self.activation(h)
 
     def call(self, conv, h, edge_index, edge_weight):
@@ -199,6 +228,8 @@ class GCN(_Stacked):
 class SAGE(_Stacked):
     """GraphSAGE with mean aggregation (Hamilton et al. 2017): ``h' = W1 h + W2 mean_j h_j``."""
 
+    bipartite = True
+
     def make_layer(self, in_channels, out_channels, last):
         return SAGEConv(in_channels, out_channels, aggr="mean")
 
@@ -206,6 +237,8 @@ class SAGE(_Stacked):
 class GAT(_Stacked):
     """Graph attention (Veličković et al. 2018): ``heads`` attention heads joined in hidden
     layers, one averaged head... as the paper's Cora model (8 x 8 hidden, 1 output head), ELU."""
+
+    bipartite = True
 
     activation = staticmethod(F.elu)
 
@@ -224,6 +257,8 @@ class GAT(_Stacked):
 
 class GIN(_Stacked):
     """Graph isomorphism network layers (Xu et al. 2019): ``h' = MLP((1 + eps) h + sum_j h_j)``."""
+
+    bipartite = True
 
     def make_layer(self, in_channels, out_channels, last):
         hidden = int(self.config.hidden)
@@ -256,7 +291,7 @@ class SGC(NodeModel):
         self.layers.append(nn.Linear(config.in_channels, config.out_channels))
         self.embed_at = 0
 
-    def layer(self, i, h, h0, edge_index, edge_weight):
+    def layer(self, i, h, h0, edge_index, edge_weight, *, keep=None):
         return self.layers[i](F.dropout(h, self.dropout, self.training))
 
 
@@ -279,7 +314,7 @@ class APPNP(NodeModel):
     def pre(self, x):
         return F.relu(self.lin1(F.dropout(x, self.dropout, self.training)))
 
-    def layer(self, i, h, h0, edge_index, edge_weight):
+    def layer(self, i, h, h0, edge_index, edge_weight, *, keep=None):
         return (1 - self.alpha) * spmm(edge_index, edge_weight, h) + self.alpha * h0
 
     def post(self, h):
@@ -312,7 +347,7 @@ class GCNII(NodeModel):
     def pre(self, x):
         return F.relu(self.lin_in(F.dropout(x, self.dropout, self.training)))
 
-    def layer(self, i, h, h0, edge_index, edge_weight):
+    def layer(self, i, h, h0, edge_index, edge_weight, *, keep=None):
         h = F.dropout(h, self.dropout, self.training)
         return F.relu(self.layers[i](h, h0, edge_index, edge_weight))
 
