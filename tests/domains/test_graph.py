@@ -279,3 +279,16 @@ def test_trimming_sampled_layers_leaves_the_seeds_outputs_unchanged(name):
         trimmed = model(batch)
     assert hops[0] == 4 and hops[-1] == len(nodes) > hops[1]
     assert torch.allclose(whole, trimmed, atol=1e-5)
+
+
+def test_torchrun_trains_the_graph_kind_by_seed_nodes(planted, tmp_path):
+    from tests.train.test_distributed import _torchrun
+
+    _torchrun(["train", planted, "--model", "sage", "--batching", "neighbor", "--fanout", "5,5", "--batch-size", "32",
+               "--epochs", "15", "--no-plots", "--out", tmp_path / "run", "--json"], tmp_path)
+    summary = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert summary["kind"] == "graph" and summary["test"]["accuracy"] > 0.5
+    assert json.loads((tmp_path / "run" / "config.json").read_text()).get("processes") == 2
+    result = invoke("predict", tmp_path / "run", "--out", tmp_path / "classes.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "classes.csv")) == 300
