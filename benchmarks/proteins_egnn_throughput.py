@@ -41,7 +41,7 @@ def main() -> None:
     from gnncli.domains.proteins.inputs import ReadSettings, discover, featurize_items
     from gnncli.domains.proteins.labels import site_labels
     from gnncli.domains.proteins.training import pack_records
-    from gnncli.featurizers.residue import ResidueFeaturizer
+    from gnncli.domains.proteins.featurizer import ResidueFeaturizer
     from gnncli.models import ModelConfig, build_model
 
     featurizer = ResidueFeaturizer()

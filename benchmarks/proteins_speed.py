@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--no-biopython", action="store_true")
     args = parser.parse_args()
     from gnncli.domains.proteins.reader import is_structure_file, read_structure
-    from gnncli.featurizers.residue import ResidueFeaturizer
+    from gnncli.domains.proteins.featurizer import ResidueFeaturizer
 
     files = []
     for given in args.inputs:

@@ -13,6 +13,10 @@ from gnncli.domains.pack import GraphPack
 from gnncli.featurizers.molecule import MoleculeFeaturizer, featurize_batch
 from gnncli.progress import Reporter
 
+#: The molecules bundled with gnn (the molecules kind's default input,
+#: ``gnncli.domains.molecules.BUNDLED_DATA``), named here so that this module imports no kind.
+MOLECULES = Path(__file__).resolve().parent / "data" / "molecules.csv"
+
 #: Small, varied, valid molecules (rings, charges, stereo, halogens, a lone atom).
 SMILES = [
     "CCO", "c1ccccc1O", "CC(=O)Oc1ccccc1C(=O)O", "CN1CCC[C@H]1c1cccnc1", "F/C=C/F", "C[N+](C)(C)C",
@@ -54,10 +58,8 @@ def write_molecule_csv(path: str | Path, n: int = 60, *, seed: int = 0, classifi
     from rdkit import Chem
     from rdkit.Chem import Crippen
 
-    from gnncli.domains.molecules import BUNDLED_DATA
-
     rng = np.random.default_rng(seed)
-    with open(BUNDLED_DATA) as handle:
+    with open(MOLECULES) as handle:
         pool = [row["smiles"] for row in csv.DictReader(handle)]
     chosen = [pool[i] for i in rng.choice(len(pool), size=n, replace=False)]
     path = Path(path)

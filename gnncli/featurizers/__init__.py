@@ -1,5 +1,7 @@
-"""Featurizers: small callables that turn one item (an atom, a bond, a molecule, a reaction, a
-table row of several) into numbers."""
+"""Featurizers shared by several kinds of input: atoms, bonds and molecules (RDKit), which the
+molecules kind reads and the graph kind's edge-list reader uses for SMILES files. A featurizer
+that serves one kind alone lives in that kind's package (reactions, table rows and descriptors
+in :mod:`gnncli.domains.molecules`, residues in :mod:`gnncli.domains.proteins`)."""
 
 from gnncli.featurizers.molecule import (
     AtomFeaturizer,
@@ -7,8 +9,5 @@ from gnncli.featurizers.molecule import (
     MoleculeFeaturizer,
     MolGraph,
 )
-from gnncli.featurizers.reaction import CGRFeaturizer, Reaction, parse_reaction
-from gnncli.featurizers.rows import RowFeaturizer
 
-__all__ = ["AtomFeaturizer", "BondFeaturizer", "CGRFeaturizer", "MolGraph", "MoleculeFeaturizer", "Reaction",
-           "RowFeaturizer", "parse_reaction"]
+__all__ = ["AtomFeaturizer", "BondFeaturizer", "MolGraph", "MoleculeFeaturizer"]

@@ -44,22 +44,6 @@ register_encoder("mpnn", f"{_ENC}:mpnn", help="edge-conditioned convolution (NNC
 register_encoder("gps", f"{_ENC}:gps", help="graph transformer: GINE message passing + global attention (GraphGPS)",
                  defaults={"hidden": 128})
 register_encoder("egnn", "gnncli.models.egnn:egnn", domains=("proteins", "molecules"), needs=("pos",), defaults={"hidden": 64}, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
-register_encoder("rgcn", "gnncli.models.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64}, help="relational GCN over edge types")
-
-_RAT = "gnncli.models.ratings"
-register_model("gnn", f"{_RAT}:gnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5},
-               help="graph-filter layers with ReLU over the item graph")
-register_model("graph-filter", f"{_RAT}:graph_filter", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5}, help="a linear graph filter over the item graph")
-# GC-MC trains full-batch by default: one step per epoch over every training rating.
-register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden": 500, "depth": 1, "dropout": 0.7},
-               loop={"epochs": 1000, "batch_size": 1_000_000, "lr": 1e-2, "patience": 100, "warmup": 1.0},
-               help="graph autoencoder over the user-item graph (GC-MC)")
-register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
-register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
-               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="fully connected network on the rating vector")
 
 register_model("logreg", "gnncli.models.baselines:logreg", loop={"lr": 1e-2},  # one linear layer on standardized features
                help="baseline: logistic or linear regression on each node's features (or a graph's mean), no message passing")

@@ -186,7 +186,7 @@ def test_protein_property_from_a_labels_csv(tmp_path):
 def test_other_encoders_run_on_residue_graphs(tmp_path, model):
     from gnncli.domains.proteins.inputs import ReadSettings, featurize_structure
     from gnncli.domains.proteins.training import pack_records
-    from gnncli.featurizers.residue import ResidueFeaturizer
+    from gnncli.domains.proteins.featurizer import ResidueFeaturizer
     from gnncli.models import ModelConfig, build_model
 
     featurizer = ResidueFeaturizer()

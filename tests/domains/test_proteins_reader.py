@@ -11,7 +11,7 @@ from gnncli.domains.proteins.labels import read_site_table, site_labels
 from gnncli.domains.proteins.pockets import find_pockets, pocket_success
 from gnncli.domains.proteins.reader import read_structure
 from gnncli.errors import InputError
-from gnncli.featurizers.residue import ResidueFeaturizer, atom_packing, dihedral
+from gnncli.domains.proteins.featurizer import ResidueFeaturizer, atom_packing, dihedral
 from gnncli.testing import pdb_atom, write_protein_pdb
 
 

@@ -10,7 +10,7 @@ from gnncli.domains.ratings.graph import similarity_graph, similarity_weights
 from gnncli.domains.ratings.reader import drop_duplicates, read_ratings
 from gnncli.errors import InputError
 from gnncli.models import ModelConfig, build_model
-from gnncli.nn.graph_filter import GraphFilter
+from gnncli.domains.ratings.graph_filter import GraphFilter
 
 
 def ratings_matrix(n_users=12, n_items=9, density=0.5, seed=0):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from gnncli.domains.wireless.policy import DualDynamics, PowerTask, Scales, execute, make_batch, scores_to_powers
 from gnncli.domains.wireless.rates import rates
-from gnncli.nn.wireless import DenseGraphFilter, DenseLEConv, PowerPolicy
+from gnncli.domains.wireless.layers import DenseGraphFilter, DenseLEConv, PowerPolicy
 
 
 def networks(B=3, T=4, m=6, seed=0) -> torch.Tensor:

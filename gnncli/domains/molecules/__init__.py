@@ -274,7 +274,7 @@ class MoleculesDomain(Domain):
 
         spec = config["featurizer"]
         if isinstance(spec, dict) and spec.get("name") == "gnn-rows":
-            from gnncli.featurizers.rows import RowFeaturizer
+            from gnncli.domains.molecules.rows import RowFeaturizer
 
             domain = config.get("domain", {})
             return RowFeaturizer.from_spec(spec, domain.get("columns"), domain.get("descriptor_cols"))

@@ -14,10 +14,10 @@ import numpy as np
 from gnncli.domains.molecules.reader import MoleculeFrame
 from gnncli.domains.tables import is_number, numbers
 from gnncli.errors import InputError, UsageError
-from gnncli.featurizers.descriptors import MOLECULE_FEATURES
+from gnncli.domains.molecules.descriptors import MOLECULE_FEATURES
 from gnncli.featurizers.molecule import InvalidMolecule, MoleculeFeaturizer, parse_smiles
-from gnncli.featurizers.reaction import MODES
-from gnncli.featurizers.rows import RowFeaturizer
+from gnncli.domains.molecules.reaction import MODES
+from gnncli.domains.molecules.rows import RowFeaturizer
 
 _SAMPLE = 20
 

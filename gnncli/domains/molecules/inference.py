@@ -29,7 +29,7 @@ from gnncli.domains.molecules.reader import (Featurizer, MoleculeFrame, attach_p
 from gnncli.domains.pack import GraphPack
 from gnncli.errors import InputError
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, featurize_batch
-from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
+from gnncli.domains.molecules.rows import RowFeaturizer, featurize_rows
 from gnncli.inference import run_models
 from gnncli.models import model_needs
 from gnncli.parallel import BlockPool

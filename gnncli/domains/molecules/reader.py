@@ -30,7 +30,7 @@ from gnncli.domains.tables import is_number
 from gnncli.errors import InputError
 from gnncli.formats import check_format
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, MoleculeFeaturizer, featurize_batch, parse_smiles
-from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
+from gnncli.domains.molecules.rows import RowFeaturizer, featurize_rows
 from gnncli.io import STDIN, check_input_file, load_tensors, save_tensors, sha256_file
 from gnncli.parallel import BLOCK_SIZE, BlockPool, lower_priority
 
@@ -103,7 +103,7 @@ class MoleculeFrame:
 
     def rows_to_featurize(self, columns: Sequence[str]) -> list:
         """Tuples of the ``columns`` of every row (NaN as None), with None for rows the reader
-        already failed (what :func:`~gnncli.featurizers.rows.featurize_rows` takes)."""
+        already failed (what :func:`~gnncli.domains.molecules.rows.featurize_rows` takes)."""
         values = [[None if isinstance(v, float) and v != v else v for v in self.frame[c].tolist()] for c in columns]
         rows: list = list(zip(*values)) if columns else [()] * len(self.frame)
         for pos in self.record_errors:

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from gnncli.domains.base import Dataset, Domain, DomainOption
 from gnncli.errors import UsageError
+from gnncli.models import register_encoder
+
+register_encoder("rgcn", "gnncli.domains.proteins.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64},
+                 help="relational GCN over edge types")
 
 _TRAIN = ("train",)
 _ALL = ("train", "predict", "embed")
@@ -119,7 +123,7 @@ class ProteinsDomain(Domain):
         return super().load_task(config)
 
     def load_featurizer(self, config: dict):
-        from gnncli.featurizers.residue import ResidueFeaturizer
+        from gnncli.domains.proteins.featurizer import ResidueFeaturizer
 
         return ResidueFeaturizer.from_spec(config["featurizer"])
 

@@ -17,7 +17,7 @@ from gnncli.errors import InputError, UsageError
 
 
 def _featurizer(opts, featurizer):
-    from gnncli.featurizers.residue import ResidueFeaturizer
+    from gnncli.domains.proteins.featurizer import ResidueFeaturizer
 
     if featurizer is not None:
         return featurizer

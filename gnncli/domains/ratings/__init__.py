@@ -17,6 +17,22 @@ from __future__ import annotations
 
 from gnncli.domains.base import Domain, DomainOption
 from gnncli.errors import UsageError
+from gnncli.models import register_model
+
+_RAT = "gnncli.domains.ratings.models"
+register_model("gnn", f"{_RAT}:gnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5},
+               help="graph-filter layers with ReLU over the item graph")
+register_model("graph-filter", f"{_RAT}:graph_filter", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 3e-3, "patience": 5}, help="a linear graph filter over the item graph")
+# GC-MC trains full-batch by default: one step per epoch over every training rating.
+register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden": 500, "depth": 1, "dropout": 0.7},
+               loop={"epochs": 1000, "batch_size": 1_000_000, "lr": 1e-2, "patience": 100, "warmup": 1.0},
+               help="graph autoencoder over the user-item graph (GC-MC)")
+register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
+register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
+               loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="fully connected network on the rating vector")
 
 #: Models that read each pair's whole rating vector (batches carry it), and those that need the
 #: item graph (they read the users' signals shifted on it, made once per run).

@@ -22,9 +22,9 @@ from gnncli.errors import InputError, UsageError
 from gnncli.models import register_model
 
 MODELS = ("leconv", "tag")
-register_model("leconv", "gnncli.models.wireless:leconv", domains=("wireless",), defaults={"hidden": 64},
+register_model("leconv", "gnncli.domains.wireless.models:leconv", domains=("wireless",), defaults={"hidden": 64},
                help="power policy: LEConv layers over the interference graph, both directions (wireless)")
-register_model("tag", "gnncli.models.wireless:graph_filter", domains=("wireless",), defaults={"hidden": 64},
+register_model("tag", "gnncli.domains.wireless.models:graph_filter", domains=("wireless",), defaults={"hidden": 64},
                help="power policy: TAG-style graph filters with K taps, --model-param taps=K (wireless)")
 
 #: Defaults of the dual dynamics and of training, after the state-augmented paper's code.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import nn
 
 from gnncli.models.config import ModelConfig
-from gnncli.nn.wireless import PowerPolicy
+from gnncli.domains.wireless.layers import PowerPolicy
 
 _PARAMS = {"leconv": {"directions"}, "filter": {"taps"}}
 

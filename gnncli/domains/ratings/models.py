@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnncli.models.config import ModelConfig
-from gnncli.nn.graph_filter import GraphFilter, shift_rows
+from gnncli.domains.ratings.graph_filter import GraphFilter, shift_rows
 
 
 def _param(config: ModelConfig, name: str, default):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gnncli.featurizers.descriptors import MOLECULE_FEATURES, compute, feature_width
+from gnncli.domains.molecules.descriptors import MOLECULE_FEATURES, compute, feature_width
 from gnncli.featurizers.molecule import DEFAULT_MAX_ATOMS, InvalidMolecule, MoleculeFeaturizer, _could_not, parse_smiles
-from gnncli.featurizers.reaction import CGRFeaturizer, Reaction, parse_reaction
+from gnncli.domains.molecules.reaction import CGRFeaturizer, Reaction, parse_reaction
 
 KINDS = ("molecule", "reaction")
 
@@ -34,9 +34,9 @@ class RowFeaturizer:
         columns: the column each component is read from (for messages; not part of :attr:`spec`,
             so a run can read columns named otherwise).
         descriptors: the descriptor columns, in order.
-        molecule_features: names from :data:`~gnncli.featurizers.descriptors.MOLECULE_FEATURES`,
+        molecule_features: names from :data:`~gnncli.domains.molecules.descriptors.MOLECULE_FEATURES`,
             computed for every molecule component.
-        reaction_mode: the CGR mode (see :mod:`gnncli.featurizers.reaction`).
+        reaction_mode: the CGR mode (see :mod:`gnncli.domains.molecules.reaction`).
     """
 
     kinds: tuple[str, ...] = ("molecule",)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gnncli.featurizers.molecule import BondFeaturizer, InvalidMolecule, MoleculeFeaturizer, parse_smiles
-from gnncli.featurizers.reaction import CGRFeaturizer, Reaction, parse_reaction
+from gnncli.domains.molecules.reaction import CGRFeaturizer, Reaction, parse_reaction
 
 NB = len(BondFeaturizer()) + 1  # a side's bond features: the "no bond" bit, then the bond's
 

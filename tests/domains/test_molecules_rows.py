@@ -1,8 +1,8 @@
 import numpy as np
 
-from gnncli.featurizers.descriptors import MORGAN_BITS, rdkit2d_names
+from gnncli.domains.molecules.descriptors import MORGAN_BITS, rdkit2d_names
 from gnncli.featurizers.molecule import MoleculeFeaturizer
-from gnncli.featurizers.rows import RowFeaturizer, featurize_rows
+from gnncli.domains.molecules.rows import RowFeaturizer, featurize_rows
 
 
 def test_rows_of_two_molecules_become_one_graph_of_two_parts():
