@@ -12,17 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-#: Core modules that still import a kind, and why (each one a strict xfail below: fix it, and
-#: the test says to take it off this list).
-KNOWN = {
-    "gnncli.algorithms.wl": "Graph and GraphList live in gnncli/domains/graph/files.py, the graph kind's folder",
-    "gnncli.algorithms.coarsen": "Graph lives in gnncli/domains/graph/files.py, the graph kind's folder",
-}
-
 
 def _house():
     spec = importlib.util.spec_from_file_location("house", ROOT / "benchmarks" / "house.py")
@@ -60,14 +51,8 @@ def test_core_list_is_the_package():
 
 
 def test_core_imports_no_kind():
-    loaded = _kinds_loaded([m for m in _core() if m not in KNOWN])
+    loaded = _kinds_loaded(_core())
     assert loaded == [], f"importing the core loaded kinds of input: {loaded}"
-
-
-@pytest.mark.xfail(strict=True, reason="known: " + "; ".join(f"{m}: {why}" for m, why in KNOWN.items()))
-@pytest.mark.parametrize("module", sorted(KNOWN))
-def test_known_core_modules_that_import_a_kind(module):
-    assert _kinds_loaded([module]) == []
 
 
 def test_model_names_load_kinds_by_name():

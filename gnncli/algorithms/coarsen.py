@@ -38,7 +38,7 @@ import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
 from gnncli.errors import InputError, UsageError
-from gnncli.domains.graph.files import Graph
+from gnncli.algorithms.graph import Graph
 
 __all__ = [
     "Coarsening",
@@ -676,7 +676,7 @@ DEFAULT_K = 10
 def coarsen_graph(
     graph: Graph, *, ratio: float, method: str = "heavy-edge", k: int | None = None, seed: int = 0, quality: bool = True
 ) -> CoarseningResult:
-    """Coarsen a :class:`~gnncli.domains.graph.files.Graph`: the assignment, the coarse graph (summed
+    """Coarsen a :class:`~gnncli.algorithms.graph.Graph`: the assignment, the coarse graph (summed
     edge weights, mean coordinates) and, if ``quality``, :func:`coarsening_quality`.
 
     Directed graphs are symmetrized first (``max(A, A^T)``), with a note. ``k`` is the

@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gnncli.errors import UsageError
-from gnncli.domains.graph.files import Graph, GraphList
+from gnncli.algorithms.graph import Graph, GraphList
 
 __all__ = [
     "ColorRefinement",
@@ -633,7 +633,7 @@ def run_wl_test(
     Args:
         loaded (list[list[Graph]]): the graphs of each input file: two files of one
             graph each (pair mode), or one file of many graphs (data set mode). A
-            :class:`~gnncli.domains.graph.files.GraphList` brings the rows its reader skipped as
+            :class:`~gnncli.algorithms.graph.GraphList` brings the rows its reader skipped as
             invalid; the report lists them in ``skipped`` and a note counts them.
         paths (list[str]): the file names, for messages.
         k (int): 1, 2 or 3.
