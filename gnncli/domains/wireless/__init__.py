@@ -22,14 +22,17 @@ from gnncli.errors import InputError, UsageError
 from gnncli.models import register_model
 
 MODELS = ("leconv", "tag")
-register_model("leconv", "gnncli.domains.wireless.models:leconv", domains=("wireless",), defaults={"hidden": 64},
-               help="power policy: LEConv layers over the interference graph, both directions (wireless)")
+#: Training of a power policy unless the command line says otherwise: 40 epochs of 50 batches
+#: (STEPS_PER_EPOCH) of 16 networks, every epoch run to the end (the best validation epoch is kept).
+TRAIN_LOOP = {"epochs": 40, "batch_size": 16, "patience": 0}
+register_model("leconv", "gnncli.domains.wireless.models:leconv", domains=("wireless",), defaults={"hidden": 64, "depth": 5},
+               loop=TRAIN_LOOP, help="power policy: LEConv layers over the interference graph, both directions (wireless)")
 register_model("tag", "gnncli.domains.wireless.models:graph_filter", domains=("wireless",), defaults={"hidden": 64},
-               help="power policy: TAG-style graph filters with K taps, --model-param taps=K (wireless)")
+               loop=TRAIN_LOOP, help="power policy: TAG-style graph filters with K taps, --model-param taps=K (wireless)")
 
 #: Defaults of the dual dynamics and of training, after the state-augmented paper's code.
 F_MIN, DUAL_STEP, DUAL_WINDOW, DUAL_MAX = 0.75, 2.0, 5, 50.0
-EPISODE, VAL_NETWORKS, STEPS_PER_EPOCH = 10, 16, 32
+EPISODE, VAL_NETWORKS, STEPS_PER_EPOCH = 10, 16, 50
 
 _TRAIN, _ALL = ("train",), ("train", "predict", "embed")
 
@@ -48,7 +51,8 @@ class WirelessDomain(Domain):
     graph_encoders = False  # its policies read channel gains and duals, not molecule-style node features
     options = (
         DomainOption("pairs", int, "Generated networks: transmitter-receiver pairs m (default 6).", commands=_TRAIN, metavar="M"),
-        DomainOption("layout", str, "Generated networks: 'area' (a 500 m square whatever m, default) or 'density' (side 1000 sqrt(m/20) m: 20 pairs per km^2).", commands=_TRAIN, metavar="area|density"),
+        DomainOption("physics", str, "Generated networks: 'varied' (default: every network draws its density, path loss, shadowing, Nakagami fading and distances from ranges, for policies that meet other channel statistics) or 'paper' (the paper code's generator; implied by --layout).", commands=_TRAIN, metavar="varied|paper"),
+        DomainOption("layout", str, "Generated networks of --physics paper: 'area' (a 500 m square whatever m, default) or 'density' (side 1000 sqrt(m/20) m: 20 pairs per km^2).", commands=_TRAIN, metavar="area|density"),
         DomainOption("networks", int, f"Generated validation and test networks, each (default {VAL_NETWORKS}).", commands=_TRAIN, metavar="N"),
         DomainOption("time_steps", int, "Time steps of each generated validation/test network (default 100).", commands=_TRAIN, metavar="T"),
         DomainOption("episode", int, f"Time steps per training network in a batch (default {EPISODE}).", commands=_TRAIN, metavar="T"),
@@ -94,7 +98,7 @@ class WirelessDomain(Domain):
                                      dual_max=dual_max, steps_per_epoch=steps, progress=lambda n: reporter.advance(bar, n))
             reporter.finish(bar)
             return data
-        for name in ("pairs", "layout", "networks", "time_steps"):
+        for name in ("pairs", "physics", "layout", "networks", "time_steps"):
             if o.get(name) is not None:
                 flag = "--" + name.replace("_", "-")
                 raise UsageError(f"{flag} is for generated networks; {inputs_label(paths)} gives its own")
@@ -196,9 +200,17 @@ def _dynamics(options: dict, defaults: dict | None = None):
 
 
 def _channel_config(options: dict):
-    from gnncli.domains.wireless.generator import LAYOUTS, ChannelConfig
+    """The generator of ``gnn train --kind wireless`` without input: varied physics, unless
+    ``--physics paper`` or a ``--layout`` (which only the paper's generator has) says otherwise."""
+    from gnncli.domains.wireless.generator import LAYOUTS, PHYSICS, ChannelConfig, Variation
 
-    layout = options.get("layout") or "area"
+    layout = options.get("layout")
+    physics = options.get("physics") or ("paper" if layout else "varied")
+    if physics not in PHYSICS:
+        raise UsageError(f"--physics {physics}: choose from {', '.join(PHYSICS)}")
+    if physics == "varied" and layout:
+        raise UsageError(f"--layout {layout} is for --physics paper (varied physics draws each network's density)")
+    layout = layout or "area"
     if layout not in LAYOUTS:
         raise UsageError(f"--layout {layout}: choose from {', '.join(LAYOUTS)}")
     pairs = _positive(options, "pairs", 6)
@@ -210,6 +222,8 @@ def _channel_config(options: dict):
         import math
 
         extra["noise_dbm_hz"] = float(options["noise"]) - 10 * math.log10(ChannelConfig().bandwidth_hz)
+    if physics == "varied":
+        extra["variation"] = Variation()
     try:
         return ChannelConfig(pairs=pairs, layout=layout, steps=steps, **extra)
     except ValueError as exc:

@@ -15,6 +15,14 @@ while it is closer than 35 m to another pair's transmitter; every receiver belon
 transmitter (m pairs, no user association); fading over time is a sum of ``sinusoids`` complex
 sinusoids with random Doppler angles and phases per link (autocorrelation J0(2 pi f_D tau), Jakes).
 
+Varied physics (``physics="varied"``, :class:`Variation`, the default of ``gnn train``): every
+network draws its own density of pairs, dual-slope path loss (loss at 1 m, both exponents and the
+breakpoint), shadowing, Nakagami-m fading, receiver distances and spacing from ranges around the
+paper's, so that a policy trained on them meets other channel statistics than one generator's
+(domain randomization, Tobin et al., IROS 2017). Nakagami-m fading over time keeps the Jakes
+correlation of the Rayleigh model: each Rayleigh power gain x ~ Exp(1) is mapped through the
+Gamma(m, 1/m) quantile function (m = 1 is Rayleigh).
+
 Arrays are ``[networks, T, m, m]`` float32 power gains ``|h_ji|^2``, rows transmitters, columns
 receivers, as :mod:`gnncli.domains.wireless.channels` reads them.
 """
@@ -28,6 +36,66 @@ from typing import Callable
 import numpy as np
 
 LAYOUTS = ("area", "density")
+#: Physics of generated networks: the paper code's (one fixed generator) or varied per network.
+PHYSICS = ("paper", "varied")
+
+
+@dataclass(frozen=True)
+class Variation:
+    """The ranges a network of varied physics draws from (each uniform, or log-uniform where said).
+
+    Attributes:
+        density_km2: pairs per km^2 (log-uniform); the square's side is ``1000 sqrt(m / density)`` m.
+        loss_at_1m_db: path loss at 1 m (with P_max and the noise, it sets every link's SNR).
+        near_exponent, far_exponent: path-loss exponents before and after the breakpoint.
+        breakpoint_m: distance where the slope changes (log-uniform).
+        shadowing_db: standard deviation of log-normal shadowing.
+        nakagami_m: Nakagami fading parameter m (log-uniform; 1 is Rayleigh, larger is milder,
+            about a Rician channel of K = m - 1 + sqrt(m^2 - m)).
+        rx_min, rx_max: the range of a receiver's distance to its own transmitter is
+            ``(rx_min, rx_max)``, each drawn (m).
+        min_tx_distance: least distance between transmitters and from a receiver to another
+            pair's transmitter (m).
+    """
+
+    density_km2: tuple[float, float] = (10.0, 100.0)
+    loss_at_1m_db: tuple[float, float] = (31.0, 47.0)
+    near_exponent: tuple[float, float] = (1.8, 2.7)
+    far_exponent: tuple[float, float] = (3.0, 4.5)
+    breakpoint_m: tuple[float, float] = (30.0, 200.0)
+    shadowing_db: tuple[float, float] = (4.0, 10.0)
+    nakagami_m: tuple[float, float] = (0.6, 4.0)
+    rx_min: tuple[float, float] = (2.0, 15.0)
+    rx_max: tuple[float, float] = (30.0, 70.0)
+    min_tx_distance: tuple[float, float] = (15.0, 40.0)
+
+    _LOG = ("density_km2", "breakpoint_m", "nakagami_m")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            lo, hi = getattr(self, f.name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"variation {f.name} {(lo, hi)}: need 0 < low <= high")
+
+    def draw(self, config: ChannelConfig, rng: np.random.Generator) -> ChannelConfig:
+        """One network's physics: ``config`` with every varied quantity drawn from ``rng``."""
+        v = {}
+        for f in fields(self):
+            lo, hi = getattr(self, f.name)
+            v[f.name] = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if f.name in self._LOG else float(rng.uniform(lo, hi))
+        return replace(config, variation=None, side=1000.0 * math.sqrt(config.pairs / v["density_km2"]),
+                       loss_at_1m_db=v["loss_at_1m_db"], near_exponent=v["near_exponent"],
+                       far_exponent=v["far_exponent"], breakpoint_m=v["breakpoint_m"], shadowing_db=v["shadowing_db"],
+                       nakagami_m=v["nakagami_m"], rx_distance=(v["rx_min"], v["rx_max"]),
+                       min_tx_distance=v["min_tx_distance"])
+
+    def to_dict(self) -> dict:
+        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Variation:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) for k, v in d.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -48,6 +116,12 @@ class ChannelConfig:
             transmitter (m).
         rx_distance: range of a receiver's distance to its own transmitter (m).
         sinusoids: sinusoids per link in the fading model.
+        loss_at_1m_db, near_exponent, far_exponent, breakpoint_m: the dual-slope path loss
+            ``L0 + 10 a1 log10(d)`` up to the breakpoint, ``a2`` beyond (continuous).
+        nakagami_m: fading parameter (1: Rayleigh, the paper's).
+        variation: draw each network's physics from these ranges (:class:`Variation`; ``side``,
+            ``layout``, the path loss, shadowing, fading, ``rx_distance`` and
+            ``min_tx_distance`` above are then drawn); None: the fixed physics above.
     """
 
     pairs: int = 6
@@ -64,6 +138,12 @@ class ChannelConfig:
     min_tx_distance: float = 35.0
     rx_distance: tuple[float, float] = (10.0, 50.0)
     sinusoids: int = 16
+    loss_at_1m_db: float = 39.0
+    near_exponent: float = 2.0
+    far_exponent: float = 4.0
+    breakpoint_m: float = 100.0
+    nakagami_m: float = 1.0
+    variation: Variation | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -77,6 +157,12 @@ class ChannelConfig:
             raise ValueError(f"rx_distance {self.rx_distance}: need 0 < min <= max")
         if self.side is not None and self.side <= 0:
             raise ValueError(f"side {self.side}: must be positive")
+        if self.nakagami_m < 0.5:
+            raise ValueError(f"nakagami_m {self.nakagami_m}: must be at least 0.5")
+        if self.breakpoint_m < 1:
+            raise ValueError(f"breakpoint_m {self.breakpoint_m}: must be at least 1 m")
+        if self.variation is not None:
+            return  # every network draws its own side and spacing (checked then)
         # Will m transmitters fit 35 m apart? Random sequential packing stalls near 0.55 of the
         # densest packing; refuse well before that rather than loop for ever.
         if self.pairs > 1 and self.min_tx_distance > 0:
@@ -84,6 +170,10 @@ class ChannelConfig:
             if self.pairs * disc > 0.4 * self.side_m ** 2:
                 raise ValueError(f"{self.pairs} transmitters do not fit {self.min_tx_distance:g} m apart in a "
                                  f"{self.side_m:g} m square (use a larger side or layout 'density')")
+
+    @property
+    def physics(self) -> str:
+        return "paper" if self.variation is None else "varied"
 
     @property
     def side_m(self) -> float:
@@ -115,6 +205,7 @@ class ChannelConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["rx_distance"] = list(self.rx_distance)
+        d["variation"] = None if self.variation is None else self.variation.to_dict()
         return d
 
     @classmethod
@@ -123,18 +214,24 @@ class ChannelConfig:
         d = {k: v for k, v in d.items() if k in known}
         if "rx_distance" in d:
             d["rx_distance"] = tuple(d["rx_distance"])
+        if d.get("variation") is not None:
+            d["variation"] = Variation.from_dict(d["variation"])
         return cls(**d)
 
     def with_pairs(self, pairs: int) -> ChannelConfig:
         return replace(self, pairs=pairs)
 
 
-def path_loss_db(d: np.ndarray) -> np.ndarray:
-    """Dual-slope path loss in dB at distance ``d`` (m): exponent 2 up to 100 m, 4 beyond."""
+def path_loss_db(d: np.ndarray, config: ChannelConfig | None = None) -> np.ndarray:
+    """Dual-slope path loss in dB at distance ``d`` (m): ``L0 + 10 a1 log10(d)`` up to the breakpoint
+    and ``a2`` beyond, continuous (``config``'s; default the paper's: 39 dB, exponent 2 up to
+    100 m, 4 beyond)."""
+    c = config or ChannelConfig()
     d = np.maximum(d, 1.0)
-    near = 39.0 + 20.0 * np.log10(d)
-    far = 39.0 + 40.0 * np.log10(d) - 40.0  # continuous at the 100 m breakpoint
-    return np.where(d <= 100.0, near, far)
+    near = c.loss_at_1m_db + 10.0 * c.near_exponent * np.log10(d)
+    far = (c.loss_at_1m_db + 10.0 * c.near_exponent * np.log10(c.breakpoint_m)
+           + 10.0 * c.far_exponent * np.log10(d / c.breakpoint_m))
+    return np.where(d <= c.breakpoint_m, near, far)
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -174,7 +271,7 @@ def place_pairs(config: ChannelConfig, rng: np.random.Generator) -> tuple[np.nda
 
 def large_scale_gains(config: ChannelConfig, tx: np.ndarray, rx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Path loss and shadowing as power gains, ``[m, m]`` (rows transmitters, columns receivers)."""
-    loss_db = path_loss_db(_distances(tx, rx)) + config.shadowing_db * rng.standard_normal((len(tx), len(rx)))
+    loss_db = path_loss_db(_distances(tx, rx), config) + config.shadowing_db * rng.standard_normal((len(tx), len(rx)))
     return 10.0 ** (-loss_db / 10.0)
 
 
@@ -199,21 +296,38 @@ def fading_over_time(config: ChannelConfig, shape: tuple[int, ...], rng: np.rand
     return out
 
 
+def rayleigh_to_nakagami(x: np.ndarray, m: float) -> np.ndarray:
+    """Rayleigh power gains ``x ~ Exp(1)`` mapped to Nakagami-m power gains ``Gamma(m, 1/m)`` (unit
+    mean) through their quantile functions: the marginal is exact and the ordering over time (so
+    the correlation structure) is kept. ``m = 1`` returns ``x``."""
+    if m == 1.0:
+        return x
+    from scipy.special import gammaincinv
+
+    u = -np.expm1(-x.astype(np.float64))  # the Exp(1) CDF: uniform in [0, 1)
+    return (gammaincinv(m, np.clip(u, 0.0, 1.0 - 1e-16)) / m).astype(np.float32)
+
+
 def generate_network(config: ChannelConfig, rng: np.random.Generator, *, steps: int | None = None,
                      iid_fading: bool = False) -> dict[str, np.ndarray]:
     """One network: ``gains`` ``[T, m, m]`` float32, ``tx`` and ``rx`` positions ``[m, 2]``.
 
-    ``iid_fading`` draws fading independently at every step (exponential ``|h|^2``), as training
-    batches use: cheaper, with the same distribution at each step but no correlation over time.
+    ``iid_fading`` draws fading independently at every step (``|h|^2`` exponential, or Gamma for
+    Nakagami-m), as training batches use: cheaper, with the same distribution at each step but no
+    correlation over time. A config with a :class:`Variation` first draws this network's physics.
     """
     steps = config.steps if steps is None else steps
+    if config.variation is not None:
+        config = config.variation.draw(config, rng)
     tx, rx = place_pairs(config, rng)
     large = large_scale_gains(config, tx, rx, rng)
     m = config.pairs
-    if iid_fading:
+    if iid_fading and config.nakagami_m != 1.0:
+        fading = rng.gamma(config.nakagami_m, 1.0 / config.nakagami_m, (steps, m, m)).astype(np.float32)
+    elif iid_fading:
         fading = rng.standard_exponential((steps, m, m)).astype(np.float32)
     else:
-        fading = fading_over_time(config, (m, m), rng, steps)
+        fading = rayleigh_to_nakagami(fading_over_time(config, (m, m), rng, steps), config.nakagami_m)
     return {"gains": (fading * large.astype(np.float32)[None]).astype(np.float32), "tx": tx, "rx": rx}
 
 
