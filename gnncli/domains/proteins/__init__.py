@@ -14,11 +14,24 @@
 from __future__ import annotations
 
 from gnncli.domains.base import Dataset, Domain, DomainOption
-from gnncli.errors import UsageError
-from gnncli.models import register_encoder
+from gnncli.errors import GnnError, UsageError
+from gnncli.models import register_encoder, register_model
 
 register_encoder("rgcn", "gnncli.domains.proteins.rgcn:rgcn", domains=("proteins",), needs=("edge_type",), defaults={"hidden": 64},
                  help="relational GCN over edge types")
+
+#: What ``gnn train STRUCTURES --task binding-site`` trains with when nothing else is said: EGNN
+#: (the shared encoder, assembled as any other) of this width and depth, with these loop
+#: settings, on featurizer version 2, validated on whole sequence clusters (:data:`GROUP_COL`).
+#: ``benchmarks/proteins_heldout.py`` measures exactly this recipe on held-out clusters, and
+#: ``tests/domains/test_proteins_heldout.py`` fails when the two part.
+EGNN_DEFAULTS = {"hidden": 64, "depth": 4, "dropout": 0.0}
+EGNN_LOOP = {"epochs": 80, "batch_size": 4, "patience": 20}
+register_model("egnn", "gnncli.models.model:GraphModel", domains=("proteins",), needs=("pos",), defaults=EGNN_DEFAULTS,
+               loop=EGNN_LOOP, help="E(n)-equivariant GNN on 3D coordinates; --virtual-node gives VN-EGNN")
+
+#: The column of a labels CSV or a PDBbind folder's index.csv that splits keep whole by default.
+GROUP_COL = "seq_cluster"
 
 _TRAIN = ("train",)
 _ALL = ("train", "predict", "embed")
@@ -79,7 +92,7 @@ class ProteinsDomain(Domain):
         DomainOption("site_cutoff", float, "Binding sites: a residue is a site when a heavy atom is within this many Angstrom of a ligand heavy atom (default 4.0).", metavar="A", commands=_TRAIN),
         DomainOption("site_labels", str, "Binding sites from a CSV (file, chain, resnum[, icode]) instead of ligands.", metavar="CSV", commands=_TRAIN),
         DomainOption("site_loss", str, "Binding sites: weighted (class-weighted cross-entropy, default) or focal.", metavar="LOSS", commands=_TRAIN),
-        DomainOption("group_col", str, "Column (labels CSV, or index.csv of a PDBbind folder) whose groups never straddle a split, e.g. seq_cluster.", metavar="COLUMN", commands=_TRAIN),
+        DomainOption("group_col", str, "Column (labels CSV, or index.csv of a PDBbind folder) whose groups never straddle a split (default: seq_cluster where every structure has one).", metavar="COLUMN", commands=_TRAIN),
         DomainOption("residue_radius", float, "Residue graph: C-alpha radius edges in Angstrom (default 8; 0: none).", metavar="A", commands=_TRAIN),
         DomainOption("residue_knn", int, "Residue graph: k nearest C-alphas (default 10; 0: none).", metavar="K", commands=_TRAIN),
         DomainOption("residue_seq", int, "Residue graph: sequence edges up to this many residues apart (default 2).", metavar="K", commands=_TRAIN),
@@ -101,12 +114,22 @@ class ProteinsDomain(Domain):
         return prepare(self, opts, reporter, featurizer=featurizer)
 
     def split(self, opts, data):
-        group_col = opts.options.get("group_col")
+        from gnncli.domains.proteins.training import default_group_col, group_splits
+
+        given = opts.options.get("group_col")
+        group_col = given or default_group_col(opts, data)
+        data.extra["split_groups"] = None  # what the run's split kept whole (config.json's domain entry)
         if not group_col:
             return super().split(opts, data)
-        from gnncli.domains.proteins.training import group_splits
-
-        return group_splits(opts, data, group_col)
+        try:
+            splits = group_splits(opts, data, group_col)
+        except GnnError as exc:
+            if given:
+                raise
+            data.warnings.append(f"split by structure, not by {group_col}: {exc}")
+            return super().split(opts, data)
+        data.extra["split_groups"] = group_col
+        return splits
 
     def make_task(self, data, opts, train_rows):
         if data.task_type != "binding-site":
@@ -133,7 +156,7 @@ class ProteinsDomain(Domain):
     def run_config(self, data) -> dict:
         s = data.extra["settings"]
         return {"task": data.task_type, "model_index": s.model_index, "chains": list(s.chains or []) or None,
-                "site_cutoff": data.extra.get("site_cutoff")}
+                "site_cutoff": data.extra.get("site_cutoff"), "split_groups": data.extra.get("split_groups")}
 
     def evaluate(self, ctx) -> dict:
         from gnncli.domains.proteins.training import evaluate
@@ -187,4 +210,4 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-__all__ = ["ProteinDataset", "ProteinsDomain", "read_settings"]
+__all__ = ["EGNN_DEFAULTS", "EGNN_LOOP", "GROUP_COL", "ProteinDataset", "ProteinsDomain", "read_settings"]

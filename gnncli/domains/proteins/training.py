@@ -210,6 +210,24 @@ def group_kfold(groups, folds: int, seed: int, val_fraction: float = 0.1) -> lis
     return out
 
 
+def default_group_col(opts, data) -> str | None:
+    """The column splits keep whole when ``--group-col`` is not given: ``seq_cluster``
+    (:data:`~gnncli.domains.proteins.GROUP_COL`) for a random or k-fold split where every structure
+    has a value there (a PDBbind folder's index.csv, a labels CSV), else None (split by structure).
+
+    Validation on clusters the model also trains on rewards memorizing families: early stopping
+    would pick the epoch that fits them best, not the one that generalizes to new proteins.
+    """
+    from gnncli.domains.proteins import GROUP_COL
+
+    if opts.split not in ("random", "kfold"):
+        return None
+    groups = data.column(GROUP_COL)
+    if groups is None or any(g is None or (isinstance(g, float) and g != g) or not str(g).strip() for g in groups):
+        return None
+    return GROUP_COL
+
+
 def group_splits(opts, data, group_col: str) -> list[tuple]:
     from gnncli.train.splits import group_split
 
