@@ -45,18 +45,31 @@ def test_train_reports_rmse_and_mae_on_train_validation_and_test(gnn_run):
     assert (run / "ratings.pt").is_file()
 
 
-def test_predict_marks_cold_start_rows_and_keeps_order(gnn_run, tmp_path):
+def test_predict_scores_cold_start_rows_by_the_known_side_and_keeps_order(gnn_run, tmp_path):
     run, _ = gnn_run
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text("userId,movieId\nu1,m2\nnobody,m2\nu3,nothing\nu2,m1\n")
+    pairs.write_text("userId,movieId\nu1,m2\nnobody,m2\nu3,nothing\nu2,m1\nnobody,nothing\nu1,\n")
     result = invoke("predict", run, pairs)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False, dtype=str)
-    assert table["userId"].tolist() == ["u1", "nobody", "u3", "u2"]
-    assert table["rating"].astype(bool).tolist() == [True, False, False, True]
-    assert "user 'nobody' has no training rating" in table["error"][1]
-    assert "item 'nothing' has no training rating" in table["error"][2]
-    scores = pd.to_numeric(table["rating"][[0, 3]])
+    assert table["userId"].tolist() == ["u1", "nobody", "u3", "u2", "nobody", "u1"]
+    assert table["rating"].astype(bool).tolist() == [True] * 5 + [False]
+    assert table["error"].tolist() == [""] * 5 + ["no item"]
+    from gnncli.domains.ratings.data import ITEM_PRIOR, USER_PRIOR
+    from gnncli.domains.ratings.inference import run_context
+    from gnncli.runs import load_run
+
+    context = run_context(load_run(run))
+    mean = float(context.ratings.mean())
+    domain = json.loads((run / "config.json").read_text())["domain"]
+    users, items = domain["users"], domain["items"]
+    u3, m2 = users.index("u3"), items.index("m2")
+    user_mean = (context.ratings[context.users == u3].sum() + USER_PRIOR * mean) / ((context.users == u3).sum() + USER_PRIOR)
+    item_mean = (context.ratings[context.items == m2].sum() + ITEM_PRIOR * mean) / ((context.items == m2).sum() + ITEM_PRIOR)
+    scores = pd.to_numeric(table["rating"][:5]).to_numpy()
+    assert scores[1] == pytest.approx(item_mean, abs=1e-4)  # unknown user: the item's shrunk mean
+    assert scores[2] == pytest.approx(user_mean, abs=1e-4)  # unknown item: the user's shrunk mean
+    assert scores[4] == pytest.approx(mean, abs=1e-4)  # neither known: the mean rating
     assert ((scores >= 1) & (scores <= 5)).all()
 
 
@@ -94,12 +107,13 @@ def test_embed_writes_item_vectors(gnn_run, tmp_path):
     assert np.isfinite(table.filter(like="emb_").to_numpy()).all()
 
 
-@pytest.mark.parametrize("model", ["gcmc", "graph-filter", "linear", "fcnn", "gnn"])
+@pytest.mark.parametrize("model", ["gcmc", "kernel-ae", "graph-filter", "linear", "fcnn", "gnn"])
 def test_every_model_trains_predicts_and_embeds(files, model, tmp_path):
     folder, train, test = files
     from gnncli.domains import get_domain
 
-    args = ["--model-param", "embed=8", "--hidden", "20", "--batch-size", "200"] if model == "gcmc" else []
+    args = {"gcmc": ["--model-param", "embed=8", "--hidden", "20", "--batch-size", "200"],
+            "kernel-ae": ["--hidden", "16"]}.get(model, [])
     if model != get_domain("ratings").default_model:
         args += ["--model", model]  # the default model is trained with no --model
     result = invoke("train", train, "--test", test, *FAST, *args, "--out", tmp_path / "run", "--json")
@@ -113,6 +127,24 @@ def test_every_model_trains_predicts_and_embeds(files, model, tmp_path):
     domain = json.loads((tmp_path / "run" / "config.json").read_text())["domain"]
     rows = len(domain["items"]) + (len(domain["users"]) if model == "gcmc" else 0)  # GC-MC has user vectors too
     assert np.load(vectors).shape[0] == rows and np.isfinite(np.load(vectors)).all()
+
+
+def test_cold_test_pairs_are_scored_by_the_known_side_and_counted(files, tmp_path):
+    folder, train, test = files
+    cold = tmp_path / "cold.csv"
+    cold.write_text(test.read_text() + "stranger,m1,4,1\nu1,newfilm,2,2\n")
+    result = invoke("train", train, "--test", cold, "--model", "linear", *FAST, "--out", tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.output)
+    n_test = len(pd.read_csv(cold))
+    assert summary["ratings"]["test"] == n_test and summary["ratings"]["cold_test"] == 2
+    table = pd.read_csv(tmp_path / "run" / "test_predictions.csv", keep_default_na=False)
+    assert len(table) == n_test and pd.to_numeric(table["rating_pred"]).notna().all()
+    notes = table.set_index("user")["error"]
+    assert notes["stranger"] == "cold start: user 'stranger' has no training rating; scored by the item's mean"
+    assert "item 'newfilm' has no training rating; scored by the user's mean" in table["error"].iloc[-1]
+    err = pd.to_numeric(table["rating_pred"]) - table["rating"]
+    assert summary["test"]["rmse"] == pytest.approx(float(np.sqrt(np.mean(err**2))), abs=1e-5)  # every pair counts
 
 
 def test_bad_input_is_a_one_line_error(tmp_path, files):

@@ -29,6 +29,10 @@ register_model("graph-filter", f"{_RAT}:graph_filter", domains=("ratings",), def
 register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden": 500, "depth": 1, "dropout": 0.7},
                loop={"epochs": 1000, "batch_size": 1_000_000, "lr": 1e-2, "patience": 100, "warmup": 1.0},
                help="graph autoencoder over the user-item graph (GC-MC)")
+# The kernelized autoencoder trains full-batch too: the whole rating matrix at every step.
+register_model("kernel-ae", f"{_RAT}:kernel_ae", domains=("ratings",), defaults={"hidden": 500, "depth": 2},
+               loop={"epochs": 400, "batch_size": 1_000_000, "lr": 1e-2, "patience": 50, "warmup": 1.0},
+               help="item autoencoder with kernelized sparse layers (Sparse FC, GLocal-K's local kernel)")
 register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
                loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
 register_model("fcnn", f"{_RAT}:fcnn", domains=("ratings",), defaults={"hidden": 64, "depth": 1},
@@ -41,7 +45,8 @@ GRAPH_MODELS = ("graph-filter", "gnn")
 #: Hyperparameters each model takes in --model-param (besides those the domain fills in).
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
                 "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation",
-                         "side_hidden")}
+                         "side_hidden"),
+                "kernel-ae": ("kernel_dim", "lambda_s", "lambda_2")}
 DEFAULT_KNN = 40
 DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")

@@ -177,6 +177,21 @@ class RatingContext:
         m = np.asarray(self.M[users, items]).ravel()
         return np.stack([x, m], axis=1).astype(np.float32)
 
+    def cold_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """What a pair of a user or an item with no training rating (index -1) is scored: the
+        known user's shrunk mean rating (:data:`USER_PRIOR`), else the known item's
+        (:data:`ITEM_PRIOR`), else the global mean of the training ratings. [B] float64."""
+        users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
+        mean = float(self.ratings.mean()) if len(self.ratings) else 0.0
+        out = np.full(len(users), mean)
+        for idx, matrix, axis, prior in ((items, self.R, 0, ITEM_PRIOR), (users, self.R, 1, USER_PRIOR)):
+            known = idx >= 0
+            if known.any():
+                sums = np.asarray(matrix.sum(axis)).ravel()[idx[known]]
+                counts = np.asarray(self.M.sum(axis)).ravel()[idx[known]]
+                out[known] = (sums + prior * mean) / (counts + prior)
+        return out
+
     def edges(self, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The training ratings as (user, item, level index) tensors on ``device``."""
         key = ("edges", str(device))
@@ -184,6 +199,14 @@ class RatingContext:
             level = np.searchsorted(self.levels, self.ratings)
             self._cache[key] = tuple(torch.as_tensor(a, dtype=torch.long).to(device)
                                      for a in (self.users, self.items, level))
+        return self._cache[key]
+
+    def item_columns(self, device) -> torch.Tensor:
+        """Each item's training ratings over the users, dense [n_items, n_users] (0 where unrated):
+        the item-based autoencoder's input."""
+        key = ("item_columns", str(device))
+        if key not in self._cache:
+            self._cache[key] = torch.as_tensor(self.R.T.toarray(), dtype=torch.float32).to(device)
         return self._cache[key]
 
     def side(self, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -247,6 +270,8 @@ class RatingBatch:
             (the baselines on the raw rating vector only).
         graph: the item graph the pairs are scored on: None for the full graph; while training
             with folds, :meth:`by_graph` splits a batch into one per fold graph.
+        penalty: a regularization term a model's forward sets while training, which the loss adds
+            (the kernelized autoencoder's penalty on its weights; None for the other models).
     """
 
     users: torch.Tensor
@@ -260,6 +285,7 @@ class RatingBatch:
     m: torch.Tensor | None = None
     graph: int | None = None
     folds: bool = False
+    penalty: torch.Tensor | None = None
 
     @property
     def num_items(self) -> int:

@@ -2,8 +2,9 @@
 
 A run folder keeps what its models condition on in ``ratings.pt`` (the training ratings and the
 item graph; tensors only, loaded with ``weights_only=True``) and its ID maps in ``config.json``.
-A pair whose user or item has no training rating (cold start) keeps its row with an empty score
-and an ``error`` saying why.
+A pair whose user or item has no training rating (cold start) is scored by the known user's mean
+rating (else the known item's, else the mean of all training ratings), as training scores such
+test pairs; a row without a user or an item keeps an empty score and an ``error``.
 """
 
 from __future__ import annotations
@@ -46,14 +47,8 @@ def _signals(run) -> bool:
     return run.config["model"]["name"] in SIGNAL_MODELS
 
 
-def _reason(user: str, item: str, u: int, i: int) -> str:
-    if not user:
-        return "no user"
-    if not item:
-        return "no item"
-    if u < 0:
-        return f"cold start: user '{user}' has no training rating"
-    return f"cold start: item '{item}' has no training rating"
+def _reason(user: str, item: str) -> str:
+    return "no user" if not user else "no item"
 
 
 def infer_pairs(run, inputs: list[str], *, options: dict, settings):
@@ -70,14 +65,21 @@ def infer_pairs(run, inputs: list[str], *, options: dict, settings):
         for table in chunks:
             u = users_index.get_indexer(table.user)
             i = items_index.get_indexer(table.item)
-            ok = (u >= 0) & (i >= 0)
-            valid = np.flatnonzero(ok)
-            errors = {int(p): _reason(table.user[p], table.item[p], u[p], i[p]) for p in np.flatnonzero(~ok)}
+            named = np.array([bool(a) and bool(b) for a, b in zip(table.user, table.item)], dtype=bool)
+            ok = (u >= 0) & (i >= 0) & named
+            valid = np.flatnonzero(named)
+            errors = {int(p): _reason(table.user[p], table.item[p]) for p in np.flatnonzero(~named)}
             outputs = None
             if len(valid):
-                loader = RatingLoader(context, u[valid], i[valid], np.full(len(valid), np.nan, np.float32),
-                                      batch_size=settings.batch_size, signals=_signals(run))
-                outputs = np.stack([_predict(run.task, model, loader, device) for model in models])[..., None]
+                scores = np.repeat(np.clip(context.cold_scores(u[valid], i[valid]), run.task.low, run.task.high)[None],
+                                   len(models), axis=0)  # cold pairs keep these
+                warm = np.flatnonzero(ok[valid])
+                if len(warm):
+                    pairs = valid[warm]
+                    loader = RatingLoader(context, u[pairs], i[pairs], np.full(len(pairs), np.nan, np.float32),
+                                          batch_size=settings.batch_size, signals=_signals(run))
+                    scores[:, warm] = np.stack([_predict(run.task, model, loader, device) for model in models])
+                outputs = scores[..., None]
             yield table.frame, outputs, valid, errors
 
 

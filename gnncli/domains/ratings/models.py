@@ -417,6 +417,85 @@ class GCMC(nn.Module):
         return {"user": u, "item": v}
 
 
+class KernelAutoencoder(nn.Module):
+    """An item-based autoencoder with kernelized sparse layers (Sparse FC: Muller, Martel and
+    Indiveri, ICML 2018; the local kernel of GLocal-K: Han et al., CIKM 2021).
+
+    Each item's column of training ratings over the users (0 where unrated) passes ``depth``
+    :class:`~gnncli.domains.ratings.kernel_layer.KernelLinear` layers of ``hidden`` sigmoid units
+    and one linear kernelized layer back to the users, reconstructing the column (I-AutoRec's
+    shape); rating(u, i) is the reconstruction of item i at user u. The loss is the error on the
+    training ratings plus :meth:`penalty` (``lambda_s`` on the kernels' squares, ``lambda_2`` on
+    the weights'), both per training rating in the task's standardized units, so that the papers'
+    weights carry over. The whole rating matrix is reconstructed at every step (full batch); in
+    eval mode it is reconstructed once per context and reused.
+
+    Params (``--model-param``): ``kernel_dim`` (5), ``lambda_s`` (0.006), ``lambda_2`` (20), GLocal-K's
+    ML-100K settings. Filled in by the ratings domain: ``n_users``, ``n_items``, ``mean``, ``std``
+    and ``ratings`` (the number of training ratings).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        from gnncli.domains.ratings.kernel_layer import KernelLinear
+
+        self.config = config
+        self.n_users = int(_param(config, "n_users", 0))
+        self.n_items = int(_param(config, "n_items", 0))
+        self.mean = float(_param(config, "mean", 0.0))
+        self.std = float(_param(config, "std", 1.0)) or 1.0
+        self.lambda_s = float(_param(config, "lambda_s", 0.006))
+        self.lambda_2 = float(_param(config, "lambda_2", 20.0))
+        self.n_ratings = max(1, int(_param(config, "ratings", 1)))
+        dim = int(_param(config, "kernel_dim", 5))
+        if dim < 1:
+            raise ValueError(f"--model-param kernel_dim={dim}: must be at least 1")
+        widths = [self.n_users] + [config.hidden] * max(1, config.depth)
+        self.layers = nn.ModuleList(KernelLinear(a, b, kernel_dim=dim) for a, b in zip(widths, widths[1:]))
+        self.out = KernelLinear(widths[-1], self.n_users, kernel_dim=dim, activation="identity")
+        self._cached: tuple | None = None
+
+    def train(self, mode: bool = True):
+        self._cached = None
+        return super().train(mode)
+
+    def _layers(self) -> list:
+        return [*self.layers, self.out]
+
+    def encode(self, context) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The items' codes [n_items, hidden], the reconstructed ratings [n_items, n_users] (raw
+        units) and, while training, the penalty (None in eval mode)."""
+        device = self.out.weight.device
+        if not self.training and self._cached is not None and self._cached[0] is context:
+            return self._cached[1], self._cached[2], None
+        h = context.item_columns(device)
+        kernels = [layer.kernel() for layer in self._layers()]
+        for layer, k in zip(self.layers, kernels):
+            h = layer(h, k)
+        out = self.out(h, kernels[-1])
+        penalty = None
+        if self.training:
+            total = sum(layer.penalty(self.lambda_s, self.lambda_2, k) for layer, k in zip(self._layers(), kernels))
+            penalty = total / (self.n_ratings * self.std**2)
+        else:
+            self._cached = (context, h, out)
+        return h, out, penalty
+
+    def forward(self, batch) -> Tensor:
+        _, out, penalty = self.encode(batch.context)
+        if penalty is not None:
+            batch.penalty = penalty
+        return ((out[batch.items, batch.users] - self.mean) / self.std).unsqueeze(1)
+
+    def embed(self, batch) -> Tensor:
+        """The pair's item's code [B, hidden]."""
+        return self.encode(batch.context)[0][batch.items]
+
+    def all_items(self, batch) -> Tensor:
+        out = self.encode(batch.context)[1]
+        return (out[:, batch.users].t() - self.mean) / self.std
+
+
 def graph_filter(config: ModelConfig) -> nn.Module:
     return GraphFilterModel(config)
 
@@ -435,3 +514,7 @@ def fcnn(config: ModelConfig) -> nn.Module:
 
 def gcmc(config: ModelConfig) -> nn.Module:
     return GCMC(config)
+
+
+def kernel_ae(config: ModelConfig) -> nn.Module:
+    return KernelAutoencoder(config)

@@ -58,7 +58,9 @@ class RatingTask:
             target = torch.searchsorted(self._levels.to(output.device), batch.y.contiguous())
             return F.cross_entropy(output, target.clamp(max=len(self.levels) - 1))
         y = (batch.y - self.mean) / self.std
-        return F.mse_loss(output.reshape(-1), y)
+        loss = F.mse_loss(output.reshape(-1), y)
+        penalty = getattr(batch, "penalty", None)  # set by a model that regularizes itself (kernel-ae)
+        return loss if penalty is None else loss + penalty
 
     def transform_output(self, output: Tensor) -> Tensor:
         """Model output -> predicted rating [B, 1], clipped to the training ratings' range."""

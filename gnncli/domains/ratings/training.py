@@ -3,8 +3,10 @@ models condition on, and scoring a trained run.
 
 The split is made while reading, because the item graph and the ID maps are built from the
 training ratings only; it is a function of the file and the seed, so a resumed run makes the same.
-Validation and test ratings of a user or an item with no training rating (cold start) cannot
-be scored: they are left out of every metric, counted, and marked in ``test_predictions.csv``.
+Validation and test ratings of a user or an item with no training rating (cold start) get no
+score from the model: they are scored by the known user's (else item's) mean rating, as
+``gnn predict`` scores them, counted, and marked in ``test_predictions.csv``. Early stopping and
+the per-epoch curves look at the other pairs only.
 """
 
 from __future__ import annotations
@@ -201,7 +203,7 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
             first = int(unknown[0])
             what = f"user '{user_id[first]}'" if users[first] < 0 else f"item '{item_id[first]}'"
             warnings.append(f"{len(unknown)} {name} ratings are of users or items with no training rating and are "
-                            f"not scored (first: {where[first]}: {what})")
+                            f"scored by the user's (or item's) mean rating (first: {where[first]}: {what})")
     counts.update(users=len(user_ids), items=len(item_ids), cold_val=cold["validation"], cold_test=cold["test"])
 
     bar = reporter.start("item graph" if model in GRAPH_MODELS else "rating matrix", 1)
@@ -273,7 +275,8 @@ def model_config(data: RatingsDataset, model):
     r = data.pack.ratings[train]
     ctx = data.context
     filled = {"n_users": ctx.n_users, "n_items": ctx.n_items, "levels": len(data.extra["levels"]),
-              "mean": float(r.mean()), "std": float(r.std()) or 1.0, "high": float(r.max())}
+              "mean": float(r.mean()), "std": float(r.std()) or 1.0, "high": float(r.max()),
+              "ratings": int(len(train))}
     for who in ("user", "item"):
         side = getattr(ctx, f"{who}_side")
         if side is not None:
@@ -300,37 +303,41 @@ def evaluate(domain, ctx) -> dict:
     trained = load_run(ctx.run)
     device = resolve_device(opts.loop.device)
     train, val, test = data.extra["split"]
+    task = ctx.task
     summary_parts = {}
     test_pred = None
     for name, rows in (("train", train), ("val", val), ("test", test)):
+        rows = np.asarray(rows, np.int64)
         known = data.known(rows)
         loader = data.pairs(known, batch_size=2048, folds=name == "train")  # training pairs as trained
-        preds = []
-        for model in trained.models:
-            p, y, _ = ctx.task.outputs(model.to(device), loader, device)
-            preds.append(p)
-        pred = np.mean(preds, axis=0) if preds and len(known) else np.zeros(0)
-        y = data.pack.ratings[known]
-        summary_parts[name] = score(y, pred) if len(known) else {"rmse": float("nan"), "mae": float("nan")}
+        preds = [task.outputs(model.to(device), loader, device)[0] for model in trained.models] if len(known) else []
+        pred = np.full(len(rows), np.nan)
+        is_known = np.isin(rows, known)
+        if len(known):
+            pred[is_known] = np.mean(preds, axis=0)
+        cold = ~is_known  # cold start: scored by the known user's (or item's) mean, as gnn predict does
+        pred[cold] = np.clip(data.context.cold_scores(data.pack.users[rows[cold]], data.pack.items[rows[cold]]),
+                             task.low, task.high)
+        y = data.pack.ratings[rows]
+        summary_parts[name] = score(y, pred) if len(rows) else {"rmse": float("nan"), "mae": float("nan")}
         if name == "test":
-            test_pred = (known, pred, np.std(preds, axis=0) if len(preds) > 1 and len(known) else None)
+            std = None
+            if len(preds) > 1:
+                std = np.full(len(rows), np.nan)
+                std[is_known] = np.std(preds, axis=0)
+            test_pred = (pred, std)
     rows_out = data.row_table(test)
     rows_out["rating"] = data.pack.ratings[test]
-    pred_col = np.full(len(test), np.nan)
-    position = {int(r): k for k, r in enumerate(test)}
-    known, pred, std = test_pred
-    pred_col[[position[int(r)] for r in known]] = pred
-    rows_out["rating_pred"] = pred_col
+    pred, std = test_pred
+    rows_out["rating_pred"] = pred
     if std is not None:
-        std_col = np.full(len(test), np.nan)
-        std_col[[position[int(r)] for r in known]] = std
-        rows_out["rating_std"] = std_col
+        rows_out["rating_std"] = std
     rows_out["error"] = [_cold_reason(data, int(r)) for r in test]
     with atomic_open(ctx.run / "test_predictions.csv", "w", newline="") as handle:
         rows_out.to_csv(handle, index=False, float_format="%.6g")
     if opts.plots:
         _plots(ctx.run)
-    counts = {**data.counts, "train": len(train), "val": len(data.known(val)), "test": len(known)}
+    counts = {**data.counts, "train": len(train), "val": len(val), "test": len(test)}
     return {
         "run": str(ctx.run), "kind": domain.name, "task": "rating", "targets": ["rating"], "model": opts.model.name,
         "members": len(ctx.splits), "split": "test file" if opts.options.get("test_file") else opts.split,
@@ -340,10 +347,14 @@ def evaluate(domain, ctx) -> dict:
 
 
 def _cold_reason(data: RatingsDataset, row: int) -> str:
-    if data.pack.users[row] < 0:
-        return f"cold start: user '{data.pack.user_id[row]}' has no training rating"
-    if data.pack.items[row] < 0:
-        return f"cold start: item '{data.pack.item_id[row]}' has no training rating"
+    user, item = data.pack.users[row], data.pack.items[row]
+    if user < 0 and item < 0:
+        return (f"cold start: user '{data.pack.user_id[row]}' and item '{data.pack.item_id[row]}' have no training "
+                "rating; scored by the mean rating")
+    if user < 0:
+        return f"cold start: user '{data.pack.user_id[row]}' has no training rating; scored by the item's mean"
+    if item < 0:
+        return f"cold start: item '{data.pack.item_id[row]}' has no training rating; scored by the user's mean"
     return ""
 
 

@@ -1,0 +1,104 @@
+"""The kernelized sparse layer and the item autoencoder built from it (``kernel-ae``), and the scores
+of cold-start pairs."""
+
+import numpy as np
+import pytest
+import torch
+
+from gnncli.domains.ratings.data import ITEM_PRIOR, USER_PRIOR, RatingContext, RatingLoader
+from gnncli.domains.ratings.kernel_layer import KernelLinear
+from gnncli.domains.ratings.task import RatingTask
+from gnncli.models import build_model
+
+from .test_ratings import context_and_config, ratings_matrix
+
+
+def test_kernel_is_one_at_equal_points_and_zero_beyond_distance_one():
+    layer = KernelLinear(3, 2, kernel_dim=2)
+    with torch.no_grad():
+        layer.u.copy_(torch.tensor([[0.0, 0.0], [0.5, 0.0], [2.0, 0.0]]))
+        layer.v.copy_(torch.tensor([[0.0, 0.0], [0.0, 1.5]]))
+    k = layer.kernel()
+    assert torch.allclose(k, torch.tensor([[1.0, 0.0], [0.75, 0.0], [0.0, 0.0]]))
+    assert layer.density() == pytest.approx(2 / 6)
+
+
+def test_a_cut_connection_carries_nothing():
+    torch.manual_seed(0)
+    layer = KernelLinear(4, 3, kernel_dim=2, activation="identity")
+    with torch.no_grad():
+        layer.u[2] = torch.tensor([5.0, 5.0])  # input 2 far from every output
+    x = torch.randn(6, 4)
+    moved = x.clone()
+    moved[:, 2] += 10.0
+    assert torch.allclose(layer(x), layer(moved))
+    with torch.no_grad():
+        layer.u[2] = 0.0  # back near the outputs: input 2 counts again
+    assert not torch.allclose(layer(x), layer(moved))
+
+
+def test_penalty_is_lambda_s_on_kernel_squares_plus_lambda_2_on_weight_squares():
+    layer = KernelLinear(5, 4)
+    k = layer.kernel()
+    with torch.no_grad():
+        expected = 0.5 * float(k.pow(2).sum()) + 3.0 * float(layer.weight.pow(2).sum())
+    assert float(layer.penalty(0.5, 3.0).detach()) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="activation tanh"):
+        KernelLinear(2, 2, activation="tanh")
+
+
+def _autoencoder(**params):
+    n_ratings = len(ratings_matrix()[0])  # the data context_and_config builds on
+    ctx, config, (u, i, r) = context_and_config("kernel-ae", knn=None, hidden=8, depth=2,
+                                                params={"ratings": n_ratings, **params})
+    return ctx, build_model(config), (u, i, r)
+
+
+def test_autoencoder_reconstructs_each_item_column_and_reads_pairs_from_it():
+    torch.manual_seed(0)
+    ctx, model, (u, i, r) = _autoencoder()
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
+    model.eval()
+    with torch.no_grad():
+        codes, out, penalty = model.encode(ctx)
+        pred = model(batch)
+        every = model.all_items(batch)
+    assert codes.shape == (9, 8) and out.shape == (9, 12) and penalty is None
+    assert torch.allclose(pred[:, 0], (out[batch.items, batch.users] - model.mean) / model.std)
+    assert every.shape == (len(u), 9) and torch.allclose(every[torch.arange(len(u)), batch.items], pred[:, 0], atol=1e-6)
+    # an item's output depends on its own column alone: changing another item's ratings leaves it
+    other = RatingContext.build(u, i, np.where(i == 0, 6 - r, r), 12, 9, knn=None)
+    with torch.no_grad():
+        _, out2, _ = model.encode(other)
+    assert torch.allclose(out[1:], out2[1:]) and not torch.allclose(out[0], out2[0])
+
+
+def test_training_adds_the_penalty_per_training_rating_to_the_loss():
+    torch.manual_seed(0)
+    ctx, model, (u, i, r) = _autoencoder(lambda_s=0.5, lambda_2=2.0)
+    task = RatingTask(float(r.mean()), float(r.std()), 1, 5)
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
+    model.train()
+    out = model(batch)
+    expected = sum(layer.penalty(0.5, 2.0) for layer in model._layers()) / (len(u) * model.std**2)
+    assert torch.allclose(batch.penalty, expected)
+    loss = task.loss(out, batch)
+    plain = torch.nn.functional.mse_loss(out.reshape(-1), (batch.y - task.mean) / task.std)
+    assert torch.allclose(loss, plain + expected)
+    loss.backward()
+    assert model.layers[0].u.grad is not None and model.layers[0].u.grad.abs().sum() > 0  # the kernel learns
+    with pytest.raises(ValueError, match="kernel_dim=0"):
+        _autoencoder(kernel_dim=0)
+
+
+def test_cold_pairs_score_by_the_known_users_then_items_shrunk_mean():
+    u = np.array([0, 0, 1, 2])
+    i = np.array([0, 1, 1, 2])
+    r = np.array([5.0, 3.0, 1.0, 4.0])
+    ctx = RatingContext.build(u, i, r, 3, 3, knn=None)
+    mean = r.mean()
+    scores = ctx.cold_scores(np.array([0, -1, -1, 1]), np.array([-1, 1, -1, -1]))
+    assert scores[0] == pytest.approx((8 + USER_PRIOR * mean) / (2 + USER_PRIOR))
+    assert scores[1] == pytest.approx((4 + ITEM_PRIOR * mean) / (2 + ITEM_PRIOR))
+    assert scores[2] == pytest.approx(mean)
+    assert scores[3] == pytest.approx((1 + USER_PRIOR * mean) / (1 + USER_PRIOR))
