@@ -146,7 +146,7 @@ class NodeGraph:
             total = torch.zeros(self.num_features, dtype=torch.float64)
             square = torch.zeros(self.num_features, dtype=torch.float64)
             for a in range(0, self.num_nodes, 1 << 16):
-                rows = torch.as_tensor(self._rows(a), dtype=torch.float64)
+                rows = torch.tensor(self._rows(a), dtype=torch.float64)  # a copy: a memory-mapped slice is read-only
                 total += rows.sum(0)
                 square += rows.square().sum(0)
             mean = total / self.num_nodes

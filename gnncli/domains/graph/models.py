@@ -89,6 +89,9 @@ class NodeModel(nn.Module):
 
     normalized = False
     uses_edges = True
+    #: whether a layer reads ``h0``, the states after ``pre`` (APPNP's and GCNII's initial
+    #: residual); layer-wise inference keeps them for every node only then.
+    uses_h0 = True
     propagation = 0
 
     def __init__(self, config: ModelConfig) -> None:
@@ -168,6 +171,7 @@ class _Stacked(NodeModel):
     each, an activation after each but the last (GCN, GraphSAGE, GAT, GIN as their papers)."""
 
     activation = staticmethod(F.relu)
+    uses_h0 = False
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -382,7 +386,7 @@ def _chunk_size(graph, target_edges: int) -> int:
 
 @torch.no_grad()
 def layerwise(model: NodeModel, graph, *, device: torch.device | str = "cpu", embed: bool = False,
-              target_edges: int = 1 << 21, progress=None) -> Tensor:
+              target_edges: int = 1 << 20, progress=None) -> Tensor:
     """Outputs (or, with ``embed``, embeddings) of every node of ``graph``, computed one layer at
     a time for all nodes: each layer reads the previous layer's states of a chunk of target nodes
     and their in-neighbours, so no neighbourhood is sampled and every node's state is computed
@@ -402,22 +406,30 @@ def layerwise(model: NodeModel, graph, *, device: torch.device | str = "cpu", em
     if embed and model.embed_at == 0 and isinstance(model, _Stacked):
         return graph.features()
 
-    def per_node(fn, h_or_nodes, width_fn=None):
-        parts = []
+    def per_node(fn):
+        out = None
         for a in range(0, n, chunk):
-            idx = torch.arange(a, min(n, a + chunk))
-            parts.append(fn(idx).float().cpu())
-        return torch.cat(parts) if parts else torch.zeros(0)
+            part = fn(torch.arange(a, min(n, a + chunk)))
+            if out is None:
+                out = torch.empty((n, *part.shape[1:]), dtype=torch.float32)
+            out[a:a + part.size(0)] = part  # a copy: a slice kept in a list would keep its whole chunk alive
+        return out if out is not None else torch.zeros(0)
 
-    h0 = per_node(lambda idx: model.pre(graph.features(idx).to(device)), None)
-    h = h0
+    h = per_node(lambda idx: model.pre(graph.features(idx).to(device)))
+    h0 = h if model.uses_h0 else None
+
+    def states(rows):
+        """``h`` and ``h0`` of ``rows`` on ``device`` (``h`` twice for a model that ignores ``h0``)."""
+        hr = h[rows].to(device)
+        return hr, (h0[rows].to(device) if h0 is not None else hr)
+
     deg = graph.degree()
     steps = (progress or (lambda total: None))
     for i in range(upto):
         if not model.uses_edges:
-            h = per_node(lambda idx: model.layer(i, h[idx].to(device), h0[idx].to(device), None, None), None)
+            h = per_node(lambda idx: model.layer(i, *states(idx), None, None))
             continue
-        parts = []
+        nxt = None
         for a in range(0, n, chunk):
             targets = torch.arange(a, min(n, a + chunk))
             start = graph.rowptr[targets]
@@ -434,10 +446,16 @@ def layerwise(model: NodeModel, graph, *, device: torch.device | str = "cpu", em
             ei = torch.stack([local, dst]).to(device)
             ew = graph.weight[pos].to(device) if graph.weight is not None else None
             g_ei, g_ew = model.graph(ei, nodes.numel(), ew, deg[nodes].to(device))
-            out = model.layer(i, h[nodes].to(device), h0[nodes].to(device), g_ei, g_ew)
-            parts.append(out[:targets.numel()].float().cpu())
-        h = torch.cat(parts)
+            # the chunk's targets come first in ``nodes`` and every edge ends in one: a layer whose
+            # convolution reads (source, target) states computes the targets only (``keep``)
+            out = model.layer(i, *states(nodes), g_ei, g_ew, keep=targets.numel())
+            out = out[:targets.numel()]
+            if nxt is None:
+                nxt = torch.empty((n, out.size(1)), dtype=torch.float32)
+            nxt[a:a + targets.numel()] = out
+            del out
+        h = nxt if nxt is not None else h
         steps(1)
     if embed:
         return h
-    return per_node(lambda idx: model.post(h[idx].to(device)), None)
+    return per_node(lambda idx: model.post(h[idx].to(device)))
