@@ -30,8 +30,19 @@ def is_debug() -> bool:
     return _state["debug"]
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
+def fail(message: str, code: int = 1, *, every_rank: bool = True) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise.
+
+    Under ``torchrun`` a process other than rank 0 prefixes its rank; with ``every_rank`` False
+    (an error in the input or the command line, which every process meets alike) it prints
+    nothing and rank 0 says it once. Every process still exits with ``code``."""
+    import os
+
+    rank = os.environ.get("RANK", "0") if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 else "0"
+    if rank != "0":
+        if not every_rank:
+            return typer.Exit(code)
+        message = f"rank {rank}: {message}"
     console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
@@ -48,7 +59,7 @@ def handle_errors(func: F) -> F:
         except GnnError as exc:
             if is_debug():
                 raise
-            raise fail(_escape(str(exc)), exc.exit_code) from None
+            raise fail(_escape(str(exc)), exc.exit_code, every_rank=False) from None
         except KeyboardInterrupt:
             if is_debug():
                 raise

@@ -174,3 +174,24 @@ def test_one_format_vocabulary(tmp_path):
     from gnncli.formats import check_format
 
     assert check_format("smiles", ("smi", "sdf")) == "smi" and check_format("SDF", ("smi", "sdf")) == "sdf"
+
+
+def test_under_torchrun_rank_zero_alone_says_an_input_error(tmp_path, monkeypatch):
+    """Every torchrun process meets a bad input alike: rank 0 says it once, the others exit as
+    failed without repeating it."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    result = invoke("train", tmp_path / "nope.csv", *FAST)
+    assert result.exit_code == 1 and "error:" not in result.output, result.output
+    monkeypatch.setenv("RANK", "0")
+    _one_line_error(invoke("train", tmp_path / "nope.csv", *FAST), 1, "nope.csv", "file not found")
+
+
+def test_under_torchrun_other_errors_name_the_rank(monkeypatch):
+    from gnncli.cli.common import console, fail
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with console.capture() as captured:
+        fail("gloo timed out")
+    assert "rank 1: gloo timed out" in captured.get()
