@@ -20,7 +20,7 @@ here, apart from gnn's own, as ``.npz`` files a user would bring:
 
 These two were fixed before any policy was tuned. To choose a training recipe without looking at
 them, ``--sets`` can name gnn's own generators only: ``paper-density`` (``gnn channels --pairs 50
---layout density``), ``paper-area`` and ``varied`` (the varied physics of ``gnn train``'s default,
+--layout density``), ``paper-50`` (the same physics at 50 pairs per km^2), ``paper-area`` and ``varied`` (the varied physics of ``gnn train``'s default,
 other seeds than training's). Every set: 100 networks x 100 steps (``--networks``, ``--steps``),
 seed 1. Trained runs and test files are kept in --workdir and reused.
 
@@ -49,7 +49,7 @@ import numpy as np
 
 import wireless_common as wc
 
-SETS = ("paper-density", "paper-area", "varied", "foreign-a", "foreign-b")
+SETS = ("paper-density", "paper-50", "paper-area", "varied", "foreign-a", "foreign-b")
 FOREIGN_SEED = 1
 
 
@@ -120,8 +120,12 @@ def test_file(work: Path, name: str, *, m: int, networks: int, steps: int, seed:
     if name.startswith("foreign"):
         data = (foreign_a if name == "foreign-a" else foreign_b)(m, networks, steps, seed)
     else:
-        config = (ChannelConfig(pairs=m, steps=steps, variation=Variation()) if name == "varied"
-                  else ChannelConfig(pairs=m, steps=steps, layout=name.split("-")[1]))
+        if name == "varied":
+            config = ChannelConfig(pairs=m, steps=steps, variation=Variation())
+        elif name == "paper-50":  # the paper's physics at issue 21's density, 50 pairs per km^2
+            config = ChannelConfig(pairs=m, steps=steps, side=1000.0 * math.sqrt(m / 50.0))
+        else:
+            config = ChannelConfig(pairs=m, steps=steps, layout=name.split("-")[1])
         data = {"gains": generate(config, networks, seed)["gains"], "p_max_dbm": np.float64(config.p_max_dbm),
                 "noise_dbm": np.float64(config.noise_dbm)}
     work.mkdir(parents=True, exist_ok=True)
@@ -152,8 +156,11 @@ def train(run: Path, extra: str) -> float | None:
     return round(time.time() - started, 1)
 
 
-def predict(run: Path, channels: Path, out: Path) -> dict:
-    gnn("predict", str(run), str(channels), "--out", str(out), "--baselines", "--precision", "fp32")
+def predict(run: Path, channels: Path, out: Path, *, dynamics: tuple[float, int] | None = None) -> dict:
+    """``gnn predict RUN CHANNELS --out OUT`` with the baselines, or without them and with dual step
+    and window ``dynamics``; the summary it wrote."""
+    extra = ["--baselines"] if dynamics is None else ["--dual-step", f"{dynamics[0]:g}", "--dual-window", str(dynamics[1])]
+    gnn("predict", str(run), str(channels), "--out", str(out), "--precision", "fp32", *extra)
     return json.loads((out / "summary.json").read_text())
 
 
@@ -167,6 +174,8 @@ def main() -> None:
     ap.add_argument("--networks", type=int, default=100)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--seed", type=int, default=FOREIGN_SEED)
+    ap.add_argument("--dynamics", nargs="+", default=[], metavar="STEP,WINDOW",
+                    help="also run each policy with these dual steps and windows (no baselines)")
     a = ap.parse_args()
 
     work = a.workdir
@@ -194,8 +203,16 @@ def main() -> None:
         rows.append(("WMMSE (unconstrained)", out["methods"]["wmmse"]))
         report[name]["full_power"] = out["methods"]["full_power"]
         report[name]["wmmse"] = out["methods"]["wmmse"]
-        print(f"\n{name}: {a.networks} networks x {a.steps} steps, m = 50, seed {a.seed}, f_min {out['f_min']:g}")
-        print(wc.table(rows, out["f_min"]), flush=True)
+        f_min = out["f_min"]
+        for spec in a.dynamics:
+            step, window = float(spec.split(",")[0]), int(spec.split(",")[1])
+            for label, run in runs.items():
+                out = predict(run, channels, work / f"pred_{label}_{name}_step{step:g}_window{window}", dynamics=(step, window))
+                method = next(iter(out["methods"]))
+                rows.append((f"{label}, dual step {step:g}, window {window}", out["methods"][method]))
+                report[name][f"{label} step {step:g} window {window}"] = out["methods"][method]
+        print(f"\n{name}: {a.networks} networks x {a.steps} steps, m = 50, seed {a.seed}, f_min {f_min:g}")
+        print(wc.table(rows, f_min), flush=True)
     print("load after:", wc.load())
     (work / f"results_{'_'.join(runs)}_{'_'.join(a.sets)}.json").write_text(json.dumps(report, indent=2))
 

@@ -118,8 +118,9 @@ def test_a_policy_trained_on_varied_physics_runs_on_a_second_generator(tmp_path)
                   "--hidden", 8, "--depth", 2, "--epochs", 2, "--steps-per-epoch", 3, "--batch-size", 4,
                   "--no-plots", "--out", run)
     assert trained.exit_code == 0, trained.output
-    generated = json.loads((run / "config.json").read_text())["domain"]["generated"]
-    assert generated["variation"] == Variation().to_dict()
+    config = json.loads((run / "config.json").read_text())
+    assert config["domain"]["generated"]["variation"] == Variation().to_dict()
+    assert config["task"]["dual_step"] == 4.0 and config["task"]["dual_window"] == 5
     p_max_dbm, noise_dbm = 23.0, -95.0
     raw = _second_generator(m=9, networks=3, steps=20, seed=0)
     np.savez(tmp_path / "raw.npz", gains=raw, p_max_dbm=p_max_dbm, noise_dbm=noise_dbm)
