@@ -113,7 +113,7 @@ def test_every_model_trains_predicts_and_embeds(files, model, tmp_path):
     from gnncli.domains import get_domain
 
     args = {"gcmc": ["--model-param", "embed=8", "--hidden", "20", "--batch-size", "200"],
-            "kernel-ae": ["--hidden", "16"]}.get(model, [])
+            "kernel-ae": ["--hidden", "16", "--model-param", "members=2"]}.get(model, [])
     if model != get_domain("ratings").default_model:
         args += ["--model", model]  # the default model is trained with no --model
     result = invoke("train", train, "--test", test, *FAST, *args, "--out", tmp_path / "run", "--json")
@@ -170,7 +170,8 @@ def test_bad_input_is_a_one_line_error(tmp_path, files):
     assert wrong.exit_code == 2 and "not a model for ratings input" in wrong.output
     knn = invoke("train", train, "--model", "gcmc", "--knn", "5", "--epochs", "1")
     assert knn.exit_code == 2 and "uses no item graph" in knn.output
-    apart = invoke("train", train, "--model-param", "messages=apart", "--epochs", "1", "--out", tmp_path / "apart")
+    apart = invoke("train", train, "--model", "gcmc", "--model-param", "messages=apart", "--epochs", "1",
+                   "--out", tmp_path / "apart")
     assert apart.exit_code == 2 and "messages=apart takes each batch's ratings out of the message graph" in apart.output
     assert not (tmp_path / "apart").exists()
 

@@ -111,7 +111,7 @@ def test_train_predict_embed_with_side_features(tmp_path):
     users.write_text("".join(f"u{k}|{20 + k}|{'MF'[k % 2]}\n" for k in range(38)))  # u38, u39: no row
     items = tmp_path / "items.csv"
     items.write_text("movie,genre\n" + "".join(f"m{k},{'xyz'[k % 3]}\n" for k in range(20)))
-    args = ["--user-features", users, "--item-features", items, "--epochs", "3", "--no-plots",
+    args = ["--model", "gcmc", "--user-features", users, "--item-features", items, "--epochs", "3", "--no-plots",
             "--model-param", "embed=8", "--hidden", "20"]
     result = invoke("train", train, *args, "--out", tmp_path / "run", "--json")
     assert result.exit_code == 0, result.output
@@ -128,5 +128,7 @@ def test_train_predict_embed_with_side_features(tmp_path):
     assert invoke("embed", tmp_path / "run", "--out", tmp_path / "v.npy").exit_code == 0
     wrong = invoke("train", train, "--model", "linear", "--user-features", users, "--epochs", "1")
     assert wrong.exit_code == 2 and "only the gcmc model reads side features" in wrong.output
-    bad = invoke("train", train, "--item-features", tmp_path / "nope.csv", "--epochs", "1", "--out", tmp_path / "bad")
+    default = invoke("train", train, "--user-features", users, "--epochs", "1")  # the default model, kernel-ae
+    assert default.exit_code == 2 and "(not kernel-ae); add --model gcmc" in default.output
+    bad = invoke("train", train, "--model", "gcmc", "--item-features", tmp_path / "nope.csv", "--epochs", "1", "--out", tmp_path / "bad")
     assert bad.exit_code == 1 and f"{tmp_path / 'nope.csv'}: file not found" in bad.output

@@ -56,39 +56,45 @@ def _autoencoder(**params):
 
 def test_autoencoder_reconstructs_each_item_column_and_reads_pairs_from_it():
     torch.manual_seed(0)
-    ctx, model, (u, i, r) = _autoencoder()
+    ctx, model, (u, i, r) = _autoencoder(members=2)
     batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
     model.eval()
     with torch.no_grad():
         codes, out, penalty = model.encode(ctx)
         pred = model(batch)
         every = model.all_items(batch)
-    assert codes.shape == (9, 8) and out.shape == (9, 12) and penalty is None
-    assert torch.allclose(pred[:, 0], (out[batch.items, batch.users] - model.mean) / model.std)
+    assert codes.shape == (9, 2 * 8) and out.shape == (2, 9, 12) and penalty is None
+    assert not torch.allclose(out[0], out[1])  # each member initialized on its own
+    average = out.mean(0)
+    assert torch.allclose(pred[:, 0], (average[batch.items, batch.users] - model.mean) / model.std, atol=1e-6)
     assert every.shape == (len(u), 9) and torch.allclose(every[torch.arange(len(u)), batch.items], pred[:, 0], atol=1e-6)
     # an item's output depends on its own column alone: changing another item's ratings leaves it
     other = RatingContext.build(u, i, np.where(i == 0, 6 - r, r), 12, 9, knn=None)
     with torch.no_grad():
         _, out2, _ = model.encode(other)
-    assert torch.allclose(out[1:], out2[1:]) and not torch.allclose(out[0], out2[0])
+    assert torch.allclose(out[:, 1:], out2[:, 1:]) and not torch.allclose(out[:, 0], out2[:, 0])
 
 
-def test_training_adds_the_penalty_per_training_rating_to_the_loss():
+def test_training_loss_is_each_members_own_error_plus_the_penalty():
     torch.manual_seed(0)
-    ctx, model, (u, i, r) = _autoencoder(lambda_s=0.5, lambda_2=2.0)
+    ctx, model, (u, i, r) = _autoencoder(lambda_s=0.5, lambda_2=2.0, members=3)
     task = RatingTask(float(r.mean()), float(r.std()), 1, 5)
     batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
     model.train()
     out = model(batch)
-    expected = sum(layer.penalty(0.5, 2.0) for layer in model._layers()) / (len(u) * model.std**2)
-    assert torch.allclose(batch.penalty, expected)
+    y = (batch.y - task.mean) / task.std
+    with torch.no_grad():
+        members = (model.encode(ctx)[1][:, batch.items, batch.users] - model.mean) / model.std  # [3, B]
+    own_errors = float(((members - y) ** 2).mean())
+    penalty = sum(float(layer.penalty(0.5, 2.0).detach()) for layer in model._layers()) / (3 * len(u) * model.std**2)
     loss = task.loss(out, batch)
-    plain = torch.nn.functional.mse_loss(out.reshape(-1), (batch.y - task.mean) / task.std)
-    assert torch.allclose(loss, plain + expected)
+    assert float(loss.detach()) == pytest.approx(own_errors + penalty, rel=1e-5)
     loss.backward()
-    assert model.layers[0].u.grad is not None and model.layers[0].u.grad.abs().sum() > 0  # the kernel learns
+    assert model.members[0][0].u.grad is not None and model.members[0][0].u.grad.abs().sum() > 0  # the kernel learns
     with pytest.raises(ValueError, match="kernel_dim=0"):
         _autoencoder(kernel_dim=0)
+    with pytest.raises(ValueError, match="members=0"):
+        _autoencoder(members=0)
 
 
 def test_cold_pairs_score_by_the_known_users_then_items_shrunk_mean():
@@ -102,3 +108,28 @@ def test_cold_pairs_score_by_the_known_users_then_items_shrunk_mean():
     assert scores[1] == pytest.approx((4 + ITEM_PRIOR * mean) / (2 + ITEM_PRIOR))
     assert scores[2] == pytest.approx(mean)
     assert scores[3] == pytest.approx((1 + USER_PRIOR * mean) / (1 + USER_PRIOR))
+
+
+def test_eval_uses_the_moving_average_of_the_weights_when_asked():
+    torch.manual_seed(0)
+    ctx, model, (u, i, r) = _autoencoder(ema=0.5)
+    task = RatingTask(float(r.mean()), float(r.std()), 1, 5)
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False)))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(3):
+        model.train()
+        opt.zero_grad()
+        task.loss(model(batch), batch).backward()
+        opt.step()
+    assert int(model.ema_steps) == 3
+    model.eval()
+    with torch.no_grad():
+        averaged = model.encode(ctx)[1]
+        model.ema = 0.0
+        model.train(False)  # drops the cached reconstruction
+        live = model.encode(ctx)[1]
+    assert not torch.allclose(averaged, live)
+    assert set(n for n, _ in model.named_buffers() if n.startswith("ema_members")) == \
+        {"ema_" + n.replace(".", "_") for n, _ in model.named_parameters()}  # saved with the weights
+    with pytest.raises(ValueError, match="ema=1.0"):
+        _autoencoder(ema=1.0)

@@ -31,7 +31,7 @@ register_model("gcmc", f"{_RAT}:gcmc", domains=("ratings",), defaults={"hidden":
                help="graph autoencoder over the user-item graph (GC-MC)")
 # The kernelized autoencoder trains full-batch too: the whole rating matrix at every step.
 register_model("kernel-ae", f"{_RAT}:kernel_ae", domains=("ratings",), defaults={"hidden": 500, "depth": 2},
-               loop={"epochs": 400, "batch_size": 1_000_000, "lr": 1e-2, "patience": 50, "warmup": 1.0},
+               loop={"epochs": 400, "batch_size": 1_000_000, "lr": 2e-2, "patience": 50, "warmup": 1.0, "schedule": "constant"},
                help="item autoencoder with kernelized sparse layers (Sparse FC, GLocal-K's local kernel)")
 register_model("linear", f"{_RAT}:linear", domains=("ratings",), defaults={"hidden": 1, "depth": 1},
                loop={"epochs": 30, "batch_size": 256, "lr": 1e-3, "patience": 5}, help="linear regression on the rating vector")
@@ -46,7 +46,7 @@ GRAPH_MODELS = ("graph-filter", "gnn")
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
                 "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation",
                          "side_hidden"),
-                "kernel-ae": ("kernel_dim", "lambda_s", "lambda_2")}
+                "kernel-ae": ("members", "ema", "kernel_dim", "lambda_s", "lambda_2")}
 DEFAULT_KNN = 40
 DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")
@@ -61,7 +61,7 @@ class RatingsDomain(Domain):
     formats = ("csv", "tsv")
     tasks = ("rating",)
     splits = ("random", "user", "time")
-    default_model = "gcmc"
+    default_model = "kernel-ae"
     graph_encoders = False  # rating pairs, not graphs with node features: only its own models
     data_parallel = False  # GC-MC encodes the whole rating graph at every step: nothing to share out
     options = (

@@ -55,14 +55,20 @@ class KernelLinear(nn.Module):
         nn.init.trunc_normal_(self.v, std=1e-3, a=-2e-3, b=2e-3)
         nn.init.zeros_(self.bias)
 
-    def kernel(self) -> Tensor:
-        """w(u_i, v_j) [F_in, F_out], in [0, 1]."""
-        dist2 = (self.u.unsqueeze(1) - self.v.unsqueeze(0)).pow(2).sum(-1)
+    def kernel(self, u: Tensor | None = None, v: Tensor | None = None) -> Tensor:
+        """w(u_i, v_j) [F_in, F_out], in [0, 1], of the layer's points (or of ``u``, ``v`` given)."""
+        u = self.u if u is None else u
+        v = self.v if v is None else v
+        # ||u_i - v_j||^2 as ||u_i||^2 + ||v_j||^2 - 2 u_i.v_j: one matrix product, no [F_in, F_out, d] tensor
+        dist2 = u.pow(2).sum(1, keepdim=True) + v.pow(2).sum(1) - 2.0 * u @ v.t()
         return torch.clamp(1.0 - dist2, min=0.0)
 
-    def forward(self, x: Tensor, kernel: Tensor | None = None) -> Tensor:
-        w = self.weight * (self.kernel() if kernel is None else kernel)
-        y = torch.addmm(self.bias, x, w)
+    def forward(self, x: Tensor, kernel: Tensor | None = None, weights: dict[str, Tensor] | None = None) -> Tensor:
+        """``x`` through the layer; ``weights`` (``weight``, ``u``, ``v``, ``bias``) in place of the
+        layer's own, e.g. their moving averages."""
+        p = weights or {"weight": self.weight, "u": self.u, "v": self.v, "bias": self.bias}
+        k = self.kernel(p["u"], p["v"]) if kernel is None else kernel
+        y = torch.addmm(p["bias"], x, p["weight"] * k)
         return torch.sigmoid(y) if self.activation == "sigmoid" else y
 
     def penalty(self, lambda_s: float, lambda_2: float, kernel: Tensor | None = None) -> Tensor:

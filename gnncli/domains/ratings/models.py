@@ -418,21 +418,31 @@ class GCMC(nn.Module):
 
 
 class KernelAutoencoder(nn.Module):
-    """An item-based autoencoder with kernelized sparse layers (Sparse FC: Muller, Martel and
-    Indiveri, ICML 2018; the local kernel of GLocal-K: Han et al., CIKM 2021).
+    """Item-based autoencoders with kernelized sparse layers (Sparse FC: Muller, Martel and
+    Indiveri, ICML 2018; the local kernel of GLocal-K: Han et al., CIKM 2021), averaged.
 
     Each item's column of training ratings over the users (0 where unrated) passes ``depth``
     :class:`~gnncli.domains.ratings.kernel_layer.KernelLinear` layers of ``hidden`` sigmoid units
     and one linear kernelized layer back to the users, reconstructing the column (I-AutoRec's
-    shape); rating(u, i) is the reconstruction of item i at user u. The loss is the error on the
-    training ratings plus :meth:`penalty` (``lambda_s`` on the kernels' squares, ``lambda_2`` on
-    the weights'), both per training rating in the task's standardized units, so that the papers'
-    weights carry over. The whole rating matrix is reconstructed at every step (full batch); in
-    eval mode it is reconstructed once per context and reused.
+    shape); rating(u, i) is the reconstruction of item i at user u. ``members`` such autoencoders,
+    each initialized on its own, are trained side by side and their reconstructions averaged.
 
-    Params (``--model-param``): ``kernel_dim`` (5), ``lambda_s`` (0.006), ``lambda_2`` (20), GLocal-K's
-    ML-100K settings. Filled in by the ratings domain: ``n_users``, ``n_items``, ``mean``, ``std``
-    and ``ratings`` (the number of training ratings).
+    The loss is each member's own error on the training ratings, not the average's: the task's
+    error of the average plus the members' spread about it (mean_k (p_k - y)^2 = (p - y)^2 +
+    mean_k (p_k - p)^2, so the members train as they would alone), plus the penalty of every
+    layer (``lambda_s`` on the kernels' squares, ``lambda_2`` on the weights'), per training
+    rating in the task's standardized units so that the papers' weights carry over, and averaged
+    over the members; the model
+    hands spread and penalty to the loss as ``batch.penalty``. The whole rating matrix is
+    reconstructed at every step (full batch); in eval mode once per context, then reused.
+
+    Predictions use an exponential moving average of the weights (decay ``ema`` per training
+    step; 0 uses the weights as they are), kept in the model's state: trained full-batch at a
+    constant learning rate, the weights keep moving about a minimum, and their average sits nearer it.
+
+    Params (``--model-param``): ``members`` (default 1), ``ema`` (0), ``kernel_dim`` (5), ``lambda_s``
+    (0.006), ``lambda_2`` (20); the last three are GLocal-K's ML-100K settings. Filled in by the ratings
+    domain: ``n_users``, ``n_items``, ``mean``, ``std`` and ``ratings`` (the number of training ratings).
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -448,11 +458,23 @@ class KernelAutoencoder(nn.Module):
         self.lambda_2 = float(_param(config, "lambda_2", 20.0))
         self.n_ratings = max(1, int(_param(config, "ratings", 1)))
         dim = int(_param(config, "kernel_dim", 5))
+        members = int(_param(config, "members", 1))
         if dim < 1:
             raise ValueError(f"--model-param kernel_dim={dim}: must be at least 1")
+        if members < 1:
+            raise ValueError(f"--model-param members={members}: must be at least 1")
         widths = [self.n_users] + [config.hidden] * max(1, config.depth)
-        self.layers = nn.ModuleList(KernelLinear(a, b, kernel_dim=dim) for a, b in zip(widths, widths[1:]))
-        self.out = KernelLinear(widths[-1], self.n_users, kernel_dim=dim, activation="identity")
+        self.members = nn.ModuleList(
+            nn.ModuleList([*(KernelLinear(a, b, kernel_dim=dim) for a, b in zip(widths, widths[1:])),
+                           KernelLinear(widths[-1], self.n_users, kernel_dim=dim, activation="identity")])
+            for _ in range(members))
+        self.ema = float(_param(config, "ema", 0.0))
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"--model-param ema={self.ema}: must be in [0, 1)")
+        self._names = [name for name, _ in self.named_parameters()]
+        for name, value in self.named_parameters():
+            self.register_buffer("ema_" + name.replace(".", "_"), value.detach().clone())
+        self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
         self._cached: tuple | None = None
 
     def train(self, mode: bool = True):
@@ -460,39 +482,68 @@ class KernelAutoencoder(nn.Module):
         return super().train(mode)
 
     def _layers(self) -> list:
-        return [*self.layers, self.out]
+        return [layer for member in self.members for layer in member]
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One step of the weights' moving average (a shorter memory over the first steps, as
+        TensorFlow's ExponentialMovingAverage with num_updates)."""
+        steps = int(self.ema_steps)
+        decay = min(self.ema, (1 + steps) / (10 + steps))
+        for name, value in self.named_parameters():
+            getattr(self, "ema_" + name.replace(".", "_")).mul_(decay).add_(value.detach(), alpha=1 - decay)
+        self.ema_steps += 1
+
+    def _averaged(self, k: int, j: int) -> dict[str, Tensor] | None:
+        """Layer j of member k's moving-average weights, used in eval mode (None: the live ones)."""
+        if self.training or self.ema <= 0:
+            return None
+        return {attr: getattr(self, f"ema_members_{k}_{j}_{attr}") for attr in ("weight", "u", "v", "bias")}
 
     def encode(self, context) -> tuple[Tensor, Tensor, Tensor | None]:
-        """The items' codes [n_items, hidden], the reconstructed ratings [n_items, n_users] (raw
-        units) and, while training, the penalty (None in eval mode)."""
-        device = self.out.weight.device
+        """The items' codes [n_items, members * hidden], every member's reconstructed ratings
+        [members, n_items, n_users] (raw units) and, while training, the penalty (None in eval mode)."""
         if not self.training and self._cached is not None and self._cached[0] is context:
             return self._cached[1], self._cached[2], None
-        h = context.item_columns(device)
-        kernels = [layer.kernel() for layer in self._layers()]
-        for layer, k in zip(self.layers, kernels):
-            h = layer(h, k)
-        out = self.out(h, kernels[-1])
-        penalty = None
-        if self.training:
-            total = sum(layer.penalty(self.lambda_s, self.lambda_2, k) for layer, k in zip(self._layers(), kernels))
-            penalty = total / (self.n_ratings * self.std**2)
-        else:
-            self._cached = (context, h, out)
-        return h, out, penalty
+        if self.training and self.ema > 0 and torch.is_grad_enabled():
+            self._update_ema()  # the weights as the last optimizer step left them
+        x = context.item_columns(self.members[0][0].weight.device)
+        codes, outs, penalty = [], [], 0.0
+        for m, member in enumerate(self.members):
+            h = x
+            for j, layer in enumerate(member):
+                if self.training:
+                    k = layer.kernel()
+                    penalty = penalty + layer.penalty(self.lambda_s, self.lambda_2, k)
+                    if j == len(member) - 1:
+                        codes.append(h)
+                    h = layer(h, k)
+                else:
+                    if j == len(member) - 1:
+                        codes.append(h)
+                    h = layer(h, weights=self._averaged(m, j))
+            outs.append(h)
+        code, out = torch.cat(codes, dim=1), torch.stack(outs)
+        if not self.training:
+            self._cached = (context, code, out)
+            return code, out, None
+        return code, out, penalty / (len(self.members) * self.n_ratings * self.std**2)  # per member
 
     def forward(self, batch) -> Tensor:
         _, out, penalty = self.encode(batch.context)
+        pred = (out[:, batch.items, batch.users] - self.mean) / self.std  # [members, B]
+        average = pred.mean(0)
         if penalty is not None:
-            batch.penalty = penalty
-        return ((out[batch.items, batch.users] - self.mean) / self.std).unsqueeze(1)
+            spread = (pred - average).pow(2).mean()
+            batch.penalty = penalty + spread
+        return average.unsqueeze(1)
 
     def embed(self, batch) -> Tensor:
-        """The pair's item's code [B, hidden]."""
+        """The pair's item's code [B, members * hidden]."""
         return self.encode(batch.context)[0][batch.items]
 
     def all_items(self, batch) -> Tensor:
-        out = self.encode(batch.context)[1]
+        out = self.encode(batch.context)[1].mean(0)
         return (out[:, batch.users].t() - self.mean) / self.std
 
 
