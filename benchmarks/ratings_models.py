@@ -3,7 +3,7 @@
 without the side files, every ratings model, and Surprise's SVD on the same split.
 
     OMP_NUM_THREADS=1 python benchmarks/ratings_models.py --data ../shared/data/ratings/ml-100k \
-        --rows default default+files --seeds 0 1 2 3 4 --workdir /tmp/bench/ratings
+        --rows default gcmc+files --seeds 0 1 2 3 4 --workdir /tmp/bench/ratings
 
 Each run is the command line a user types, run as a process (so the benchmark is the CLI's recipe
 and nothing else: no loop settings are restated here):
@@ -12,8 +12,9 @@ and nothing else: no loop settings are restated here):
         --item-features DATA/u.item] --seed K --out WORKDIR/ROW-u1-seedK --no-plots --json
 
 Rows (``--rows``): ``default`` (no ``--model``: the kind's default model and all its defaults),
-``default+files`` (the same with MovieLens' user and item attribute files), or a model name
-(``--model NAME``, its defaults), or ``NAME+files``. ``--fold u2`` uses u2.base/u2.test (the five
+a model name (``--model NAME``, its defaults), or ``NAME+files`` (with MovieLens' user and item
+attribute files; ``gcmc+files`` is the model that reads them, ``default+files`` when the default
+model does). ``--fold u2`` uses u2.base/u2.test (the five
 MovieLens folds), to check that a recipe is not tuned to u1. The seed sets the validation cut of
 u1.base (1/9 of it, for early stopping) and the initialization. Test RMSE is over all 20,000 test
 ratings: the few of an item (or user) absent from the training ratings are scored by the user's
@@ -109,7 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the ml-100k folder (u1.base ... u5.test, u.user, u.item)")
     parser.add_argument("--fold", default="u1", help="u1 (default) to u5")
-    parser.add_argument("--rows", nargs="+", default=["default", "default+files"],
+    parser.add_argument("--rows", nargs="+", default=["default", "gcmc+files"],
                         help="default, default+files, a model name, or NAME+files")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--workdir", type=Path, required=True)

@@ -133,3 +133,27 @@ def test_eval_uses_the_moving_average_of_the_weights_when_asked():
         {"ema_" + n.replace(".", "_") for n, _ in model.named_parameters()}  # saved with the weights
     with pytest.raises(ValueError, match="ema=1.0"):
         _autoencoder(ema=1.0)
+
+
+def test_bagged_members_read_and_learn_only_their_own_share_of_the_ratings():
+    torch.manual_seed(0)
+    ctx, model, (u, i, r) = _autoencoder(members=2, bag=0.6)
+    keep = model.bag_keep
+    assert keep.shape == (2, len(u)) and not torch.equal(keep[0], keep[1])
+    x = ctx.item_columns("cpu")
+    for m in range(2):
+        seen = model._member_input(ctx, x, m)
+        left = ~keep[m].numpy()
+        assert (seen[i[left], u[left]] == 0).all() and (seen[i[~left], u[~left]] == x[i[~left], u[~left]]).all()
+    task = RatingTask(float(r.mean()), float(r.std()), 1, 5)
+    batch = next(iter(RatingLoader(ctx, u, i, r, batch_size=len(u), signals=False, edge=np.arange(len(u)))))
+    model.train()
+    loss = task.loss(model(batch), batch)
+    y = (batch.y - task.mean) / task.std
+    with torch.no_grad():
+        members = (model.encode(ctx)[1][:, batch.items, batch.users] - model.mean) / model.std
+    own = [float(((members[m] - y)[keep[m]] ** 2).mean()) for m in range(2)]
+    penalty = sum(float(layer.penalty(0.006, 20.0).detach()) for layer in model._layers()) / (2 * len(u) * model.std**2)
+    assert float(loss.detach()) == pytest.approx(sum(own) / 2 + penalty, rel=1e-5)
+    with pytest.raises(ValueError, match="bag=0.0"):
+        _autoencoder(bag=0.0)

@@ -46,7 +46,7 @@ GRAPH_MODELS = ("graph-filter", "gnn")
 MODEL_PARAMS = {"gnn": ("taps",), "graph-filter": ("taps",), "linear": (), "fcnn": (),
                 "gcmc": ("embed", "bases", "node_dropout", "ema", "messages", "level_dropout", "activation",
                          "side_hidden"),
-                "kernel-ae": ("members", "ema", "kernel_dim", "lambda_s", "lambda_2")}
+                "kernel-ae": ("members", "bag", "ema", "kernel_dim", "lambda_s", "lambda_2")}
 DEFAULT_KNN = 40
 DEFAULT_MIN_COMMON = 30
 _SUFFIXES = ("", ".csv", ".tsv", ".tab", ".txt", ".data", ".dat", ".base", ".test", ".ratings")

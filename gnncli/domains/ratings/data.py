@@ -270,8 +270,9 @@ class RatingBatch:
             (the baselines on the raw rating vector only).
         graph: the item graph the pairs are scored on: None for the full graph; while training
             with folds, :meth:`by_graph` splits a batch into one per fold graph.
-        penalty: a regularization term a model's forward sets while training, which the loss adds
-            (the kernelized autoencoder's penalty on its weights; None for the other models).
+        penalty: a term a model's forward sets while training, which the loss adds (the kernelized
+            autoencoder's penalty on its weights, and what makes the loss its members' own errors;
+            None for the other models).
     """
 
     users: torch.Tensor

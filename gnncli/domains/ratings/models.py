@@ -427,9 +427,13 @@ class KernelAutoencoder(nn.Module):
     shape); rating(u, i) is the reconstruction of item i at user u. ``members`` such autoencoders,
     each initialized on its own, are trained side by side and their reconstructions averaged.
 
-    The loss is each member's own error on the training ratings, not the average's: the task's
-    error of the average plus the members' spread about it (mean_k (p_k - y)^2 = (p - y)^2 +
-    mean_k (p_k - p)^2, so the members train as they would alone), plus the penalty of every
+    With ``bag`` < 1, each member reads and learns from its own random share of the training
+    ratings (drawn when the model is built, kept in its state), so that the members differ as
+    runs on different validation cuts do.
+
+    The loss is each member's own error on its training ratings, not the average's (the model
+    hands the task, which adds the average's error, the difference), so that the members train
+    as they would alone, plus the penalty of every
     layer (``lambda_s`` on the kernels' squares, ``lambda_2`` on the weights'), per training
     rating in the task's standardized units so that the papers' weights carry over, and averaged
     over the members; the model
@@ -440,7 +444,7 @@ class KernelAutoencoder(nn.Module):
     step; 0 uses the weights as they are), kept in the model's state: trained full-batch at a
     constant learning rate, the weights keep moving about a minimum, and their average sits nearer it.
 
-    Params (``--model-param``): ``members`` (default 1), ``ema`` (0), ``kernel_dim`` (5), ``lambda_s``
+    Params (``--model-param``): ``members`` (default 1), ``bag`` (1), ``ema`` (0), ``kernel_dim`` (5), ``lambda_s``
     (0.006), ``lambda_2`` (20); the last three are GLocal-K's ML-100K settings. Filled in by the ratings
     domain: ``n_users``, ``n_items``, ``mean``, ``std`` and ``ratings`` (the number of training ratings).
     """
@@ -468,10 +472,14 @@ class KernelAutoencoder(nn.Module):
             nn.ModuleList([*(KernelLinear(a, b, kernel_dim=dim) for a, b in zip(widths, widths[1:])),
                            KernelLinear(widths[-1], self.n_users, kernel_dim=dim, activation="identity")])
             for _ in range(members))
+        self.bag = float(_param(config, "bag", 1.0))
+        if not 0.0 < self.bag <= 1.0:
+            raise ValueError(f"--model-param bag={self.bag}: must be in (0, 1]")
+        if self.bag < 1.0:  # which training ratings each member reads and learns from (drawn at build, seeded)
+            self.register_buffer("bag_keep", torch.rand(members, self.n_ratings) < self.bag)
         self.ema = float(_param(config, "ema", 0.0))
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"--model-param ema={self.ema}: must be in [0, 1)")
-        self._names = [name for name, _ in self.named_parameters()]
         for name, value in self.named_parameters():
             self.register_buffer("ema_" + name.replace(".", "_"), value.detach().clone())
         self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
@@ -510,7 +518,7 @@ class KernelAutoencoder(nn.Module):
         x = context.item_columns(self.members[0][0].weight.device)
         codes, outs, penalty = [], [], 0.0
         for m, member in enumerate(self.members):
-            h = x
+            h = self._member_input(context, x, m)
             for j, layer in enumerate(member):
                 if self.training:
                     k = layer.kernel()
@@ -529,13 +537,32 @@ class KernelAutoencoder(nn.Module):
             return code, out, None
         return code, out, penalty / (len(self.members) * self.n_ratings * self.std**2)  # per member
 
+    def _bagged(self, context) -> bool:
+        return self.bag < 1.0 and len(context.ratings) == self.bag_keep.size(1)
+
+    def _member_input(self, context, x: Tensor, m: int) -> Tensor:
+        """Member m's input: the item columns without the training ratings outside its bag."""
+        if not self._bagged(context):
+            return x
+        users, items, _ = context.edges(x.device)
+        out = x.clone()
+        left = ~self.bag_keep[m]
+        out[items[left], users[left]] = 0.0
+        return out
+
     def forward(self, batch) -> Tensor:
         _, out, penalty = self.encode(batch.context)
         pred = (out[:, batch.items, batch.users] - self.mean) / self.std  # [members, B]
         average = pred.mean(0)
         if penalty is not None:
-            spread = (pred - average).pow(2).mean()
-            batch.penalty = penalty + spread
+            y = (batch.y - self.mean) / self.std
+            weight = torch.ones_like(pred)
+            if self._bagged(batch.context) and batch.edge is not None:
+                edge = batch.edge.clamp(min=0)
+                weight = self.bag_keep[:, edge].float() * (batch.edge >= 0).float()  # a member learns its own ratings
+            own = ((pred - y).pow(2) * weight).sum(1) / weight.sum(1).clamp(min=1)
+            # the task adds the error of the average; this makes the loss each member's own error
+            batch.penalty = penalty + own.mean() - (average - y).pow(2).mean()
         return average.unsqueeze(1)
 
     def embed(self, batch) -> Tensor:
