@@ -245,7 +245,50 @@ class FCNNModel(nn.Module):
         return self.out(self.embed(batch))
 
 
-class GCMC(nn.Module):
+class _WeightAverage:
+    """An exponential moving average of some of a module's parameters, kept in its buffers.
+
+    Mixed into an :class:`~torch.nn.Module`: :meth:`_init_average` registers one buffer per
+    parameter (``ema_`` + its name with dots as underscores) and ``ema_steps``; :meth:`_step_average`
+    updates them at each training step (the weights as the last optimizer step left them), and
+    :meth:`_use_average` says whether predictions read them (eval mode with a decay above 0).
+    """
+
+    ema: float
+
+    def _init_average(self, decay: float, names: list[str]) -> None:
+        self.ema = decay
+        self._averaged_names = list(names)
+        params = dict(self.named_parameters())
+        for name in self._averaged_names:
+            self.register_buffer(self._ema_name(name), params[name].detach().clone())
+        self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
+
+    @staticmethod
+    def _ema_name(name: str) -> str:
+        return "ema_" + name.replace(".", "_")
+
+    def _use_average(self) -> bool:
+        return not self.training and self.ema > 0
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """One step of the average, with a shorter memory over the first steps (as TensorFlow's
+        ExponentialMovingAverage with num_updates), so that the initial weights fade quickly."""
+        steps = int(self.ema_steps)
+        decay = min(self.ema, (1 + steps) / (10 + steps))
+        params = dict(self.named_parameters())
+        for name in self._averaged_names:
+            getattr(self, self._ema_name(name)).mul_(decay).add_(params[name].detach(), alpha=1 - decay)
+        self.ema_steps += 1
+
+    def _step_average(self) -> None:
+        """Update the average at a training step (not in eval mode, nor under ``torch.no_grad``)."""
+        if self.training and self.ema > 0 and torch.is_grad_enabled():
+            self._update_ema()
+
+
+class GCMC(_WeightAverage, nn.Module):
     """Graph convolutional matrix completion (van den Berg, Kipf and Welling, 2017).
 
     Encoder: one message type per rating level r over the bipartite user-item graph, with
@@ -317,25 +360,12 @@ class GCMC(nn.Module):
         nn.init.xavier_uniform_(self.w_item)
         nn.init.orthogonal_(self.basis.view(bases * embed, embed))
         nn.init.xavier_uniform_(self.coefficients)
-        self.ema = float(_param(config, "ema", 0.995))
-        for name in self._weights:
-            self.register_buffer(f"ema_{name}", getattr(self, name).detach().clone())
-        self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
+        self._init_average(float(_param(config, "ema", 0.995)), self._weights)
         self._cached: tuple | None = None
 
     def _w(self, name: str) -> Tensor:
         """A weight as used now: the live one while training, its moving average in eval mode."""
-        return getattr(self, name) if self.training or self.ema <= 0 else getattr(self, f"ema_{name}")
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        """One step of the average, with a shorter memory over the first steps (as TensorFlow's
-        ExponentialMovingAverage with num_updates), so that the initial weights fade quickly."""
-        steps = int(self.ema_steps)
-        decay = min(self.ema, (1 + steps) / (10 + steps))
-        for name in self._weights:
-            getattr(self, f"ema_{name}").mul_(decay).add_(getattr(self, name).detach(), alpha=1 - decay)
-        self.ema_steps += 1
+        return getattr(self, self._ema_name(name)) if self._use_average() else getattr(self, name)
 
     def train(self, mode: bool = True):
         self._cached = None
@@ -346,8 +376,7 @@ class GCMC(nn.Module):
         context, device = batch.context, batch.users.device
         if not self.training and self._cached is not None and self._cached[0] is context:
             return self._cached[1], self._cached[2]
-        if self.training and self.ema > 0 and torch.is_grad_enabled():
-            self._update_ema()  # the weights as the last optimizer step left them
+        self._step_average()  # the weights as the last optimizer step left them
         users, items, level = context.edges(device)
         if self.training and batch.edge is not None and self.messages == "apart":
             keep = torch.ones(users.numel(), dtype=torch.bool, device=device)
@@ -417,7 +446,7 @@ class GCMC(nn.Module):
         return {"user": u, "item": v}
 
 
-class KernelAutoencoder(nn.Module):
+class KernelAutoencoder(_WeightAverage, nn.Module):
     """Item-based autoencoders with kernelized sparse layers (Sparse FC: Muller, Martel and
     Indiveri, ICML 2018; the local kernel of GLocal-K: Han et al., CIKM 2021), averaged.
 
@@ -477,12 +506,10 @@ class KernelAutoencoder(nn.Module):
             raise ValueError(f"--model-param bag={self.bag}: must be in (0, 1]")
         if self.bag < 1.0:  # which training ratings each member reads and learns from (drawn at build, seeded)
             self.register_buffer("bag_keep", torch.rand(members, self.n_ratings) < self.bag)
-        self.ema = float(_param(config, "ema", 0.0))
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"--model-param ema={self.ema}: must be in [0, 1)")
-        for name, value in self.named_parameters():
-            self.register_buffer("ema_" + name.replace(".", "_"), value.detach().clone())
-        self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
+        ema = float(_param(config, "ema", 0.0))
+        if not 0.0 <= ema < 1.0:
+            raise ValueError(f"--model-param ema={ema}: must be in [0, 1)")
+        self._init_average(ema, [name for name, _ in self.named_parameters()])
         self._cached: tuple | None = None
 
     def train(self, mode: bool = True):
@@ -492,29 +519,18 @@ class KernelAutoencoder(nn.Module):
     def _layers(self) -> list:
         return [layer for member in self.members for layer in member]
 
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        """One step of the weights' moving average (a shorter memory over the first steps, as
-        TensorFlow's ExponentialMovingAverage with num_updates)."""
-        steps = int(self.ema_steps)
-        decay = min(self.ema, (1 + steps) / (10 + steps))
-        for name, value in self.named_parameters():
-            getattr(self, "ema_" + name.replace(".", "_")).mul_(decay).add_(value.detach(), alpha=1 - decay)
-        self.ema_steps += 1
-
     def _averaged(self, k: int, j: int) -> dict[str, Tensor] | None:
         """Layer j of member k's moving-average weights, used in eval mode (None: the live ones)."""
-        if self.training or self.ema <= 0:
+        if not self._use_average():
             return None
-        return {attr: getattr(self, f"ema_members_{k}_{j}_{attr}") for attr in ("weight", "u", "v", "bias")}
+        return {attr: getattr(self, self._ema_name(f"members.{k}.{j}.{attr}")) for attr in ("weight", "u", "v", "bias")}
 
     def encode(self, context) -> tuple[Tensor, Tensor, Tensor | None]:
         """The items' codes [n_items, members * hidden], every member's reconstructed ratings
         [members, n_items, n_users] (raw units) and, while training, the penalty (None in eval mode)."""
         if not self.training and self._cached is not None and self._cached[0] is context:
             return self._cached[1], self._cached[2], None
-        if self.training and self.ema > 0 and torch.is_grad_enabled():
-            self._update_ema()  # the weights as the last optimizer step left them
+        self._step_average()  # the weights as the last optimizer step left them
         x = context.item_columns(self.members[0][0].weight.device)
         codes, outs, penalty = [], [], 0.0
         for m, member in enumerate(self.members):
