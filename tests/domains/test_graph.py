@@ -131,6 +131,33 @@ def test_neighbor_sampling_and_clusters_come_close_to_full_batch(planted, tmp_pa
     assert clusters["test"]["accuracy"] >= full["test"]["accuracy"] - 0.1, (clusters["test"], full["test"])
 
 
+def test_models_that_read_no_edge_batch_their_nodes_alone(planted, tmp_path, monkeypatch):
+    """sgc and mlp never sample neighbours or clusters: beyond the full-batch size mlp trains on
+    mini-batches of nodes without edges, sgc full-batch; their full batches carry no edge."""
+    from gnncli.domains.graph import training
+    from gnncli.domains.graph.data import NodeDataset
+
+    assert training.batching_settings({}, 10, "mlp") == {"batching": "full"}
+    big = training.FULL_BATCH_NODES + 1
+    assert training.batching_settings({"batching": "neighbor"}, big, "mlp") == {"batching": "nodes"}
+    assert training.batching_settings({"batching": "cluster"}, big, "sgc") == {"batching": "full"}
+    assert training.batching_settings({}, big, "sage")["batching"] == "neighbor"
+    g = _graph(200)
+    items = np.arange(0, 200, 3)
+    for mode in ("nodes", "full"):
+        data = NodeDataset(source="g", pack=g, targets=["y"], task_type="multiclass",
+                           extra={"batching": mode, "uses_edges": False, "eval_fanouts": [25, 25]})
+        batches = list(data.train_loader(items, batch_size=16, seed=0, epoch=0))
+        assert all(b.edge_index.size(1) == 0 and b.num_nodes == b.num_items for b in batches)
+        assert sorted(torch.cat([b.y[:, 0] for b in batches]).tolist()) == sorted(g.y[items, 0].tolist())
+        seen = torch.cat([b.x for b in batches])
+        assert torch.allclose(seen.sum(0), g.features(torch.from_numpy(items)).sum(0), atol=1e-4)
+        assert sum(b.num_items for b in data.loader(items)) == len(items)
+    monkeypatch.setattr(training, "FULL_BATCH_NODES", 100)  # the planted graph's 300 nodes are "large"
+    summary = _train(planted, tmp_path / "mlp", "--model", "mlp", "--epochs", "40", "--batch-size", "32")
+    assert summary["batching"] == "nodes" and summary["test"]["accuracy"] > 0.5, summary["test"]
+
+
 def test_predict_and_embed_every_node_or_the_ids_asked(planted, tmp_path):
     run = tmp_path / "run"
     _train(planted, run, "--model", "gcn", "--epochs", "30")

@@ -33,6 +33,8 @@ TASKS = ("node-classification", "node-regression", "link-prediction")
 #: ``--batching`` choices, and the node count up to which ``auto`` trains full-batch.
 BATCHINGS = ("auto", "full", "neighbor", "cluster")
 FULL_BATCH_NODES = 200_000
+#: Models whose layers never read an edge (sgc's propagation happens once, before training).
+EDGE_FREE = ("sgc", "mlp")
 DEFAULT_FANOUT = (15, 10)
 DEFAULT_CLUSTERS = 1500
 NODE_FILE_NAMES = ("nodes.csv", "nodes.tsv", "nodes.parquet")
@@ -102,7 +104,7 @@ class GraphDomain(Domain):
         DomainOption("feature_norm", str, "Node features: row (each node's sum to one, as the papers read bag-of-words), standard (mean 0, variance 1), none, or auto: row for non-negative features, else standard.", metavar="MODE", commands=("train",)),
         DomainOption("directed", bool, "Edges are directed (messages flow from source to target); default undirected.", commands=("train",)),
         DomainOption("strict", bool, "Refuse edges whose ids are not in the node table (default: add those nodes without features, with a warning).", commands=("train",)),
-        DomainOption("batching", str, f"full, neighbor (GraphSAGE sampling), cluster (Cluster-GCN), or auto: full batch up to {FULL_BATCH_NODES:,} nodes, neighbour sampling beyond.", metavar="MODE", commands=("train",)),
+        DomainOption("batching", str, f"full, neighbor (GraphSAGE sampling), cluster (Cluster-GCN), or auto: full batch up to {FULL_BATCH_NODES:,} nodes, neighbour sampling beyond. sgc and mlp read no edge: sgc trains full-batch at any size, mlp on mini-batches of nodes beyond {FULL_BATCH_NODES:,}.", metavar="MODE", commands=("train",)),
         DomainOption("fanout", str, f"Neighbours sampled per node and layer, nearest layer first (default {','.join(map(str, DEFAULT_FANOUT))}).", metavar="K1,K2", commands=("train",)),
         DomainOption("clusters", int, f"Cluster batching: METIS parts of the graph (default {DEFAULT_CLUSTERS}, at most nodes/10).", metavar="N", commands=("train",)),
         DomainOption("cluster_batch", int, "Cluster batching: parts joined into one batch (default 20).", metavar="N", commands=("train",)),

@@ -219,8 +219,9 @@ def node_batch(graph: NodeGraph, nodes: Tensor, edge_index: Tensor, seed: Tensor
 class FullBatches:
     """The whole graph as one batch per step, predicting the nodes ``items``."""
 
-    def __init__(self, graph: NodeGraph, items: np.ndarray, *, chunk: int | None = None) -> None:
+    def __init__(self, graph: NodeGraph, items: np.ndarray, *, chunk: int | None = None, edges: bool = True) -> None:
         self.graph, self.items, self.chunk = graph, torch.as_tensor(np.asarray(items, np.int64)), chunk
+        self.edges = edges  # False for a model that reads no edge: the batch then carries none
 
     def __len__(self) -> int:
         return 1
@@ -228,6 +229,9 @@ class FullBatches:
     def __iter__(self):
         g = self.graph
         nodes = torch.arange(g.num_nodes)
+        if not self.edges:  # the items' own features are all such a model reads
+            yield node_batch(g, self.items, torch.zeros((2, 0), dtype=torch.long), torch.arange(self.items.numel()))
+            return
         yield node_batch(g, nodes, g.edge_index(), self.items, whole=True,
                          edge_weight=g.weight)
 
@@ -331,13 +335,16 @@ class NodeDataset(Dataset):
         """Validation after each epoch: the whole graph (full batching), or neighbour samples of
         the training fan-outs, fixed by a seed, of at most :data:`MAX_EVAL_NODES` nodes (a fixed
         sample of a larger validation set). A run's test nodes are scored by layer-wise inference."""
-        if self.extra["batching"] == "full":
+        edges = self.extra.get("uses_edges", True)
+        if self.extra["batching"] == "full" and edges:
             return FullBatches(self.pack, indices)
         idx = np.asarray(indices, np.int64)
         if len(idx) > MAX_EVAL_NODES:
             idx = np.sort(np.random.default_rng(12345).choice(idx, MAX_EVAL_NODES, replace=False))
+        if self.extra["batching"] == "full":
+            return self._edge_free(idx)
         gen = torch.Generator().manual_seed(12345)
-        fanouts = self.extra.get("fanouts") or self.extra["eval_fanouts"]
+        fanouts = self._fanouts(self.extra.get("fanouts") or self.extra["eval_fanouts"])
         return NeighborBatches(self.pack, idx, fanouts, batch_size=max(batch_size, 1024), shuffle=False, generator=gen)
 
     def train_loader(self, indices, *, batch_size: int, seed: int, epoch: int):
@@ -347,9 +354,23 @@ class NodeDataset(Dataset):
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
         mode = self.extra["batching"]
         if mode == "full":
-            return FullBatches(self.pack, indices)
+            return FullBatches(self.pack, indices) if self.extra.get("uses_edges", True) else self._edge_free(indices)
         if mode == "cluster":
             return ClusterBatches(self.pack, indices, self.extra["membership"], self.extra["clusters"],
                                   self.extra["cluster_batch"], generator=gen)
-        return NeighborBatches(self.pack, indices, self.extra["fanouts"], batch_size=batch_size, shuffle=True,
-                               generator=gen)
+        return NeighborBatches(self.pack, indices, self._fanouts(self.extra.get("fanouts")), batch_size=batch_size,
+                               shuffle=True, generator=gen)
+
+    def _edge_free(self, indices) -> list:
+        """The full batch of a model that reads no edge (sgc, mlp): ``indices``' features alone, built
+        once and kept, since every epoch sees the same one."""
+        idx = np.ascontiguousarray(indices, np.int64)
+        cache = self.__dict__.setdefault("_full", {})
+        key = (idx.size, hash(idx.tobytes()))
+        if key not in cache:
+            cache[key] = list(FullBatches(self.pack, idx, edges=False))
+        return cache[key]
+
+    def _fanouts(self, fanouts) -> tuple[int, ...]:
+        """No hop at all in ``nodes`` batching (mini-batches of nodes for a model that reads no edge)."""
+        return () if self.extra["batching"] == "nodes" else tuple(fanouts)

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from gnncli.domains.graph import (
-    BATCHINGS, DEFAULT_CLUSTERS, DEFAULT_FANOUT, FULL_BATCH_NODES, parse_fanout,
+    BATCHINGS, DEFAULT_CLUSTERS, DEFAULT_FANOUT, EDGE_FREE, FULL_BATCH_NODES, parse_fanout,
 )
 from gnncli.domains.graph.data import NodeDataset, NodeGraph, propagate
 from gnncli.domains.graph.reader import GraphFiles, read_graph_input
@@ -54,8 +54,12 @@ def batching_settings(options: dict, num_nodes: int, model: str) -> dict:
             raise UsageError(f"--{name.replace('_', '-')} goes with --batching cluster")
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} {value}: must be at least 1")
-    if mode != "full" and model in ("sgc", "mlp"):
-        mode = "full" if num_nodes <= FULL_BATCH_NODES else mode
+    if model in EDGE_FREE:
+        # Their layers never read an edge, so neighbours or clusters would be sampled for nothing:
+        # sgc trains full-batch at any size (its propagated features are in memory already), mlp
+        # full-batch up to FULL_BATCH_NODES and on mini-batches of nodes alone beyond (``nodes``).
+        mode = "full" if model == "sgc" or num_nodes <= FULL_BATCH_NODES else "nodes"
+        return {"batching": mode}
     settings = {"batching": mode}
     if mode == "neighbor":
         settings["fanouts"] = list(fanout or DEFAULT_FANOUT)
@@ -140,7 +144,8 @@ def prepare(opts, reporter):
     graph.y, graph.y_mask = torch.from_numpy(y), torch.from_numpy(mask)
     model = opts.model.name
     settings = batching_settings(options, graph.num_nodes, model)
-    extra = {**settings, "eval_fanouts": [max(f, 25) for f in settings.get("fanouts", DEFAULT_FANOUT)]}
+    extra = {**settings, "eval_fanouts": [max(f, 25) for f in settings.get("fanouts", DEFAULT_FANOUT)],
+             "uses_edges": model not in EDGE_FREE}
     if model == "sgc":  # K-hop propagation once, before training (and again at prediction)
         bar = reporter.start(f"propagating features ({opts.model.depth} hops)", 1)
         graph = graph.with_features(propagate(graph, graph.features(), int(opts.model.depth)))
