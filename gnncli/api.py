@@ -37,7 +37,7 @@ def settle_options(opts: TrainOptions, domain: Domain) -> TrainOptions:
     domain.check_task(opts.task)
     domain.check_split(opts.split)
     options = check_options(domain, opts.options, "train")
-    name = opts.model.name or domain.default_model
+    name = opts.model.name or domain.model_for(opts.task)
     fits = model_names(domain.name)
     if name not in fits:
         raise UsageError(f"--model {name}: not a model for {domain.name} input (choose from {', '.join(fits)})")

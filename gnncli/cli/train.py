@@ -172,9 +172,15 @@ def register(app: typer.Typer) -> None:
                 summary = api.resume(resume, reporter, device=device if device != "auto" else None)
             else:
                 paths = expand_inputs(inputs or [])
-                loop = _loop_settings(paths, kind, model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
-                                      patience=patience, weight_decay=weight_decay)
+                loop = _loop_settings(paths, kind, model, task, target or [], domain_options or {}, epochs=epochs,
+                                      batch_size=batch_size, lr=lr, warmup=warmup, patience=patience,
+                                      weight_decay=weight_decay)
                 start = loop["lr"] if loop["schedule"] == "constant" else loop["lr"] / 10
+                task = loop["task"]
+                recipe = loop["model"]  # the task's own model settings, where its registration has some
+                hidden = hidden if hidden is not None else recipe.get("hidden")
+                depth = depth if depth is not None else recipe.get("depth")
+                dropout = dropout if dropout is not None else recipe.get("dropout")
                 try:
                     model_config = ModelConfig(
                         name=model, hidden=hidden, depth=depth, dropout=dropout, readout=readout, ffn_layers=ffn_layers,
@@ -207,27 +213,33 @@ def register(app: typer.Typer) -> None:
             print_json(summary)
 
 
-def _loop_settings(inputs: list[str], kind: str | None, model: str | None, **given) -> dict:
+def _loop_settings(inputs: list[str], kind: str | None, model: str | None, task: str, targets: list[str],
+                   options: dict, **given) -> dict:
     """The loop settings given on the command line, the rest from the model's registration
-    (the kind of ``inputs``' default model when --model is not given), with ``kind`` (the kind of
-    input, whose registration a model name means: the graph kind's ``gcn`` is its own) and the
-    learning-rate ``schedule`` the model trains with."""
+    (the kind of ``inputs``' default model for the task when --model is not given), with ``kind``
+    (the kind of input, whose registration a model name means: the graph kind's ``gcn`` is its
+    own), the learning-rate ``schedule`` the model trains with, the ``task`` (``auto`` settled
+    where the kind can tell from a look at the inputs) and the task's own ``model`` settings."""
     from gnncli.domains import get_domain, resolve_domain
     from gnncli.errors import GnnError
-    from gnncli.models.config import loop_defaults
+    from gnncli.models.config import loop_defaults, task_defaults
 
     try:
-        resolved = resolve_domain(inputs, kind).name
+        domain = resolve_domain(inputs, kind)
     except GnnError:
         if model is None:
             raise
-        resolved = None  # the input's own error comes again, in context, when training reads it
+        domain = None  # the input's own error comes again, in context, when training reads it
+    resolved = domain.name if domain is not None else None
+    if domain is not None and task == "auto":
+        task = domain.settle_task(inputs, task, targets, options)
     name = model if model in model_names() else None
     if name is None and model is None:
-        name = get_domain(resolved).default_model
-    defaults = loop_defaults(name, resolved) if name else loop_defaults(model_names()[0])
+        name = get_domain(resolved).model_for(task)
+    defaults = loop_defaults(name, resolved, task) if name else loop_defaults(model_names()[0])
     settings = {k: (v if v is not None else defaults[k]) for k, v in given.items()}
-    return {**settings, "kind": resolved, "schedule": defaults["schedule"]}
+    recipe = task_defaults(name, resolved, task).get("model", {}) if name else {}
+    return {**settings, "kind": resolved, "schedule": defaults["schedule"], "task": task, "model": recipe}
 
 
 def _say_where_resuming(point: dict, run: str) -> None:

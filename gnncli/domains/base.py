@@ -291,6 +291,8 @@ class Domain:
     tasks: ClassVar[tuple[str, ...]] = ()
     splits: ClassVar[tuple[str, ...]] = ("random", "kfold", "column")
     default_model: ClassVar[str] = "dmpnn"
+    #: the default ``--model`` of a task, where it is not :attr:`default_model`.
+    task_models: ClassVar[dict[str, str]] = {}
     #: whether the message-passing encoders registered for any kind (``domains=None``) fit its
     #: input: False for a kind whose items are not graphs with node features (rating pairs).
     graph_encoders: ClassVar[bool] = True
@@ -316,6 +318,15 @@ class Domain:
     def check_task(self, task: str) -> None:
         if task != "auto" and task not in self.tasks:
             raise UsageError(f"--task {task}: not a task for {self.name} input (choose from auto, {', '.join(self.tasks)})")
+
+    def model_for(self, task: str) -> str:
+        """The model ``gnn train`` trains for ``task`` when ``--model`` is not given."""
+        return self.task_models.get(task, self.default_model)
+
+    def settle_task(self, inputs: list[str], task: str, targets: list[str], options: dict) -> str:
+        """The task ``--task auto`` will mean for ``inputs``, where a look at them without
+        reading them says (so that the task's own default model and recipe apply); else ``task``."""
+        return task
 
     def check_split(self, split: str) -> None:
         if split not in self.splits:
@@ -367,6 +378,13 @@ class Domain:
                 f"(train {len(train)}, validation {len(val)}, test {len(test)}); every part needs at least one"
             )
         return [(train, val, test)] * max(1, opts.ensemble)
+
+    def refit_data(self, data: Dataset, opts) -> Dataset | None:
+        """The data to train every member again on, once early stopping has picked its epoch
+        count: its training rows are the first pass's training and validation rows together (the
+        run then saves the refit members, for that many epochs each, with this data's model
+        dimensions and task). None (the default): no refit, the first pass's members are the run's."""
+        return None
 
     def custom_split(self, name: str, data: Dataset, sizes: Sequence[float], seed: int) -> Split:
         """A split of this domain's own (``scaffold`` for molecules)."""

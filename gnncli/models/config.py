@@ -40,12 +40,24 @@ LOOP_DEFAULTS = {"epochs": 50, "batch_size": 64, "lr": 1e-3, "patience": 20, "wa
                  "schedule": "noam"}
 
 
-def loop_defaults(name: str, kind: str | None = None) -> dict:
+def loop_defaults(name: str, kind: str | None = None, task: str | None = None) -> dict:
     """The training-loop settings ``gnn train`` uses for model ``name`` (of the kind of input
     ``kind``) where the command line sets none: :data:`LOOP_DEFAULTS`, with what the model's
     registration says in ``loop`` (a bipartite autoencoder trained full-graph wants far more
-    epochs and larger batches than a molecule GNN)."""
-    return {**LOOP_DEFAULTS, **model_entry(name, kind).meta.get("loop", {})}
+    epochs and larger batches than a molecule GNN), and then what it says for ``task`` (see
+    :func:`task_defaults`)."""
+    return {**LOOP_DEFAULTS, **model_entry(name, kind).meta.get("loop", {}),
+            **task_defaults(name, kind, task).get("loop", {})}
+
+
+def task_defaults(name: str, kind: str | None = None, task: str | None = None) -> dict:
+    """What model ``name``'s registration sets for ``task`` where it trains another recipe than
+    its kind's usual one: ``{"model": {"hidden": ..., "dropout": ...}, "loop": {"epochs": ...}}``
+    from ``register_model(..., tasks={task: ...})`` (the graph kind's link prediction wants wider
+    node vectors and no dropout); empty if none (or ``task`` is None or ``auto``)."""
+    if not task or task == "auto":
+        return {}
+    return model_entry(name, kind).meta.get("tasks", {}).get(task, {})
 
 
 def model_entry(name: str, kind: str | None = None):

@@ -225,6 +225,34 @@ def test_link_prediction_never_passes_messages_over_held_out_edges(planted, tmp_
     assert lines[0] == "source,target,score,error" and "unknown target id" in lines[2]
 
 
+def test_link_prediction_trains_its_own_recipe_unless_told_otherwise(planted, tmp_path):
+    """Link prediction (asked for, or what auto means for edges with no labelled node table)
+    defaults to gcn with GAE's recipe, not the node-classification one; given options win."""
+    import shutil
+
+    from gnncli.domains import get_domain
+
+    graph = get_domain("graph")
+    edges_only = tmp_path / "edges.csv"
+    shutil.copy(planted / "edges.csv", edges_only)
+    assert graph.settle_task([str(edges_only)], "auto", [], {}) == "link-prediction"
+    assert graph.settle_task([str(planted)], "auto", [], {}) == "auto"  # nodes.csv has a label column
+    assert graph.settle_task([str(planted)], "auto", [], {"nodes": str(tmp_path / "absent.csv")}) == "auto"
+    summary = _train(edges_only, tmp_path / "auto", "--kind", "graph", "--epochs", "3")
+    config = json.loads((tmp_path / "auto" / "config.json").read_text())
+    assert summary["task"] == "link-prediction" and summary["model"] == "gcn"
+    assert (config["model"]["hidden"], config["model"]["dropout"]) == (64, 0.0)
+    assert config["options"]["loop"]["weight_decay"] == 0.0
+    _train(planted, tmp_path / "given", "--task", "link-prediction", "--model", "sage", "--hidden", "8",
+           "--weight-decay", "1e-3", "--epochs", "2")
+    config = json.loads((tmp_path / "given" / "config.json").read_text())
+    assert (config["model"]["name"], config["model"]["hidden"], config["model"]["dropout"]) == ("sage", 8, 0.0)
+    assert config["options"]["loop"]["weight_decay"] == 1e-3 and config["options"]["loop"]["epochs"] == 2
+    node = _train(planted, tmp_path / "nodes", "--epochs", "2")
+    config = json.loads((tmp_path / "nodes" / "config.json").read_text())
+    assert node["model"] == "gcnii" and config["model"]["dropout"] == 0.6  # node classification's own
+
+
 # ---------------------------------------------------------------------------------- bad input
 
 

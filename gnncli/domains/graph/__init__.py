@@ -49,23 +49,28 @@ _M = "gnncli.domains.graph.models"
 #: at a learning rate of 0.2, is picked by validation loss: its accuracy jumps from epoch to epoch).
 _PAPER = {"epochs": 300, "batch_size": 1024, "lr": 1e-2, "patience": 100, "warmup": 0.0, "weight_decay": 5e-4,
           "schedule": "constant"}
-register_model("gcn", f"{_M}:gcn", domains=("graph",), defaults={"hidden": 16, "depth": 2, "dropout": 0.5},
+#: Link prediction's recipe, whatever the model (GAE's, Kipf & Welling 2016): 64-wide node
+#: vectors, no dropout, no weight decay, 200 epochs. On Cora, GCN scores test ROC-AUC 0.907 with
+#: it and 0.708 with the node-classification recipe (16 wide, dropout 0.5, weight decay 5e-4).
+_LINK = {"link-prediction": {"model": {"hidden": 64, "dropout": 0.0},
+                             "loop": {"epochs": 200, "weight_decay": 0.0, "patience": 100}}}
+register_model("gcn", f"{_M}:gcn", domains=("graph",), tasks=_LINK, defaults={"hidden": 16, "depth": 2, "dropout": 0.5},
                loop={**_PAPER, "epochs": 200}, help="graph convolutional network (Kipf & Welling 2017)")
-register_model("sage", f"{_M}:sage", domains=("graph",), defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
+register_model("sage", f"{_M}:sage", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop=_PAPER, help="GraphSAGE, mean aggregation (Hamilton et al. 2017); trains by neighbour sampling")
-register_model("gat", f"{_M}:gat", domains=("graph",), defaults={"hidden": 8, "depth": 2, "dropout": 0.6},
+register_model("gat", f"{_M}:gat", domains=("graph",), tasks=_LINK, defaults={"hidden": 8, "depth": 2, "dropout": 0.6},
                loop={**_PAPER, "lr": 5e-3}, help="graph attention network, 8 heads (Velickovic et al. 2018)")
-register_model("gin", f"{_M}:gin", domains=("graph",), defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
+register_model("gin", f"{_M}:gin", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop=_PAPER, help="graph isomorphism network (Xu et al. 2019)")
-register_model("sgc", f"{_M}:sgc", domains=("graph",), defaults={"hidden": 1, "depth": 2, "dropout": 0.0},
+register_model("sgc", f"{_M}:sgc", domains=("graph",), tasks=_LINK, defaults={"hidden": 1, "depth": 2, "dropout": 0.0},
                loop={**_PAPER, "epochs": 100, "lr": 0.2, "patience": 100, "weight_decay": 5e-5}, monitor="cross_entropy",
                help="simplified graph convolution: A^K X precomputed once, then a linear model (Wu et al. 2019)")
-register_model("appnp", f"{_M}:appnp", domains=("graph",), defaults={"hidden": 64, "depth": 10, "dropout": 0.5},
+register_model("appnp", f"{_M}:appnp", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 10, "dropout": 0.5},
                loop={**_PAPER, "weight_decay": 5e-3}, help="MLP + personalized-PageRank propagation (Klicpera et al. 2019)")
-register_model("gcnii", f"{_M}:gcnii", domains=("graph",), defaults={"hidden": 64, "depth": 16, "dropout": 0.6},
+register_model("gcnii", f"{_M}:gcnii", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 16, "dropout": 0.6},
                loop={**_PAPER, "epochs": 1000, "patience": 200, "weight_decay": 1e-2},
                help="deep GCN with initial residual and identity mapping (Chen et al. 2020); 16 layers by default (the paper's 84.6 on Cora; 64 give 85.5 at 4x the time)")
-register_model("mlp", f"{_M}:mlp", domains=("graph",), defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
+register_model("mlp", f"{_M}:mlp", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop={**_PAPER, "weight_decay": 5e-3}, help="baseline: an MLP on node features alone (what the graph adds)")
 
 
@@ -95,6 +100,7 @@ class GraphDomain(Domain):
     tasks = TASKS
     splits = ("random", "stratified", "column")
     default_model = "gcnii"
+    task_models = {"link-prediction": "gcn"}
     graph_encoders = False  # node-level models of its own
     many_inputs = False
     options = (
@@ -120,6 +126,22 @@ class GraphDomain(Domain):
     def check_task(self, task: str) -> None:
         if task != "auto" and task not in self.tasks:
             raise UsageError(f"--task {task}: not a task for graph input (choose from auto, {', '.join(self.tasks)})")
+
+    def settle_task(self, inputs, task, targets, options):
+        """Link prediction when there is nothing to predict at the nodes: no node table, or one
+        without a label column (read by its header alone); else ``task``."""
+        if task != "auto" or targets or len(inputs) != 1:
+            return task
+        from gnncli.domains.graph.reader import GraphFiles, has_label_column
+        from gnncli.errors import GnnError
+
+        try:
+            files = GraphFiles.find(inputs[0], options.get("nodes"), options.get("features"))
+            if files.nodes and has_label_column(files.nodes):
+                return task
+        except (GnnError, OSError, ValueError, ImportError):
+            return task  # the input's own error comes, in context, when training reads it
+        return "link-prediction"
 
     # -- training ------------------------------------------------------------------------------
     def prepare(self, opts, reporter, *, featurizer=None):

@@ -17,6 +17,8 @@ Every batch is a :class:`torch_geometric.data.Data` with
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +120,9 @@ class NodeGraph:
         if isinstance(self.x, Tensor):
             x = self.x if nodes is None else self.x[nodes]
         elif nodes is None:
-            x = torch.from_numpy(np.ascontiguousarray(self.x, dtype=np.float32))
+            with warnings.catch_warnings():  # a read-only memory map, read and never written: no copy
+                warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+                x = torch.from_numpy(np.ascontiguousarray(self.x, dtype=np.float32))
         else:
             idx = nodes.numpy()
             order = np.argsort(idx, kind="stable")  # sorted reads are sequential on disk

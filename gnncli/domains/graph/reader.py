@@ -88,6 +88,19 @@ def _sep(path: str) -> str | None:
     return None
 
 
+def has_label_column(path: str) -> bool:
+    """Whether the node table at ``path`` has a column named as labels are (:data:`LABEL_NAMES`),
+    by its header alone: without one, a graph's task is link prediction."""
+    if path.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        columns = pq.read_schema(path).names
+    else:
+        sep = _sep(path)
+        columns = pd.read_csv(path, sep=sep, nrows=0, engine="python" if sep is None else "c").columns
+    return any(str(c).strip().lower() in LABEL_NAMES for c in columns)
+
+
 def read_node_table(path: str, id_col: str | None) -> tuple[pd.DataFrame, str]:
     """The node table with its id column as text (``id_col``, else found by name or the first)."""
     from gnncli.io import check_input_file
