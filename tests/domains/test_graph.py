@@ -227,7 +227,7 @@ def test_link_prediction_never_passes_messages_over_held_out_edges(planted, tmp_
 
 def test_link_prediction_trains_its_own_recipe_unless_told_otherwise(planted, tmp_path):
     """Link prediction (asked for, or what auto means for edges with no labelled node table)
-    defaults to gcn with GAE's recipe, not the node-classification one; given options win."""
+    defaults to gat with GAE's recipe, not the node-classification one; given options win."""
     import shutil
 
     from gnncli.domains import get_domain
@@ -240,7 +240,7 @@ def test_link_prediction_trains_its_own_recipe_unless_told_otherwise(planted, tm
     assert graph.settle_task([str(planted)], "auto", [], {"nodes": str(tmp_path / "absent.csv")}) == "auto"
     summary = _train(edges_only, tmp_path / "auto", "--kind", "graph", "--epochs", "3")
     config = json.loads((tmp_path / "auto" / "config.json").read_text())
-    assert summary["task"] == "link-prediction" and summary["model"] == "gcn"
+    assert summary["task"] == "link-prediction" and summary["model"] == "gat"
     assert (config["model"]["hidden"], config["model"]["dropout"]) == (64, 0.0)
     assert config["options"]["loop"]["weight_decay"] == 0.0
     _train(planted, tmp_path / "given", "--task", "link-prediction", "--model", "sage", "--hidden", "8",
