@@ -20,8 +20,9 @@ here, apart from gnn's own, as ``.npz`` files a user would bring:
 
 These two were fixed before any policy was tuned. To choose a training recipe without looking at
 them, ``--sets`` can name gnn's own generators only: ``paper-density`` (``gnn channels --pairs 50
---layout density``), ``paper-50`` (the same physics at 50 pairs per km^2), ``paper-area`` and ``varied`` (the varied physics of ``gnn train``'s default,
-other seeds than training's). Every set: 100 networks x 100 steps (``--networks``, ``--steps``),
+--layout density``), ``paper-50`` (the same physics at 50 pairs per km^2), ``paper-area``, ``varied`` (the varied physics of ``gnn train``'s default,
+other seeds than training's) and ``varied-wide`` (every range of ``varied`` widened past those
+trained on: :func:`wide_variation`). Every set: 100 networks x 100 steps (``--networks``, ``--steps``),
 seed 1. Trained runs and test files are kept in --workdir and reused.
 
     python benchmarks/wireless_foreign.py --workdir /tmp/bench/foreign --train default= \\
@@ -49,8 +50,19 @@ import numpy as np
 
 import wireless_common as wc
 
-SETS = ("paper-density", "paper-50", "paper-area", "varied", "foreign-a", "foreign-b")
+SETS = ("paper-density", "paper-50", "paper-area", "varied", "varied-wide", "foreign-a", "foreign-b")
 FOREIGN_SEED = 1
+
+
+def wide_variation():
+    """``varied-wide``: gnn's varied physics with every range widened past the training ranges (the
+    defaults' and those tried against them), to choose a recipe on channel statistics that no policy
+    was trained on without looking at the foreign generators."""
+    from gnncli.domains.wireless.generator import Variation
+
+    return Variation(density_km2=(3.0, 300.0), loss_at_1m_db=(20.0, 55.0), near_exponent=(1.5, 3.5),
+                     far_exponent=(2.5, 5.5), breakpoint_m=(10.0, 500.0), shadowing_db=(2.0, 14.0),
+                     nakagami_m=(0.5, 12.0), rx_min=(1.0, 20.0), rx_max=(20.0, 110.0), min_tx_distance=(1.0, 40.0))
 
 
 # ----------------------------------------------------------------------------- foreign generators
@@ -122,6 +134,8 @@ def test_file(work: Path, name: str, *, m: int, networks: int, steps: int, seed:
     else:
         if name == "varied":
             config = ChannelConfig(pairs=m, steps=steps, variation=Variation())
+        elif name == "varied-wide":
+            config = ChannelConfig(pairs=m, steps=steps, variation=wide_variation())
         elif name == "paper-50":  # the paper's physics at issue 21's density, 50 pairs per km^2
             config = ChannelConfig(pairs=m, steps=steps, side=1000.0 * math.sqrt(m / 50.0))
         else:

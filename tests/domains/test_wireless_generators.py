@@ -86,7 +86,7 @@ def test_defaults_train_on_varied_physics_and_layout_keeps_the_paper_generator()
     with pytest.raises(UsageError, match="--layout density is for --physics paper"):
         _channel_config({"physics": "varied", "layout": "density"})
     loop = loop_defaults("leconv", "wireless")
-    assert (loop["epochs"], loop["batch_size"], loop["patience"]) == (40, 16, 0)
+    assert (loop["epochs"], loop["batch_size"], loop["patience"]) == (80, 16, 0)
     assert ModelConfig(name="leconv", kind="wireless").depth == 5
 
 
