@@ -55,9 +55,10 @@ FOREIGN_SEED = 1
 
 
 def wide_variation():
-    """``varied-wide``: gnn's varied physics with every range widened past the training ranges (the
-    defaults' and those tried against them), to choose a recipe on channel statistics that no policy
-    was trained on without looking at the foreign generators."""
+    """``varied-wide``: gnn's varied physics with every range widened past the default training
+    ranges (and past the wider ranges tried against them, but for Nakagami m's least 0.5, the
+    receivers' least 1 m and the spacing's most 40 m, which they share), to choose a recipe on
+    channel statistics that no policy was trained on without looking at the foreign generators."""
     from gnncli.domains.wireless.generator import Variation
 
     return Variation(density_km2=(3.0, 300.0), loss_at_1m_db=(20.0, 55.0), near_exponent=(1.5, 3.5),
