@@ -21,7 +21,9 @@ from gnncli.train.metrics import finite_mean
 
 @dataclass
 class RunContext:
-    """What evaluating a run needs: its folder, options, data, splits and the run's task."""
+    """What evaluating a run needs: its folder, options, data, splits and the run's task; and,
+    per member, the epoch early stopping picked and its validation metrics (``selection``; None
+    for a member trained before a resume)."""
 
     run: Path
     opts: Any
@@ -29,6 +31,7 @@ class RunContext:
     splits: list
     task: Any
     reporter: Any = None
+    selection: list | None = None
 
 
 def member_groups(opts, splits: list) -> list[tuple[tuple, list[int]]]:

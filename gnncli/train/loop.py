@@ -289,7 +289,9 @@ def fit(
         make_train_loader: ``epoch -> iterable of batches``; seeded per epoch so that a resumed
             run sees the same order as an uninterrupted one. Without a length, each epoch takes
             ``config.steps_per_epoch`` batches from it.
-        val_loader: batches scored with ``task.evaluate`` after each epoch.
+        val_loader: batches scored with ``task.evaluate`` after each epoch; None for none (a
+            refit on every training row for an epoch count picked before): no early stopping, and
+            the result holds the last epoch's weights.
         resume: a state from ``save_state`` to continue from.
         on_epoch: called with each epoch's record (``epoch``, ``train_loss``, ``lr``, ``val_*``).
         save_state: called after each epoch with a state dict (tensors and plain values only,
@@ -360,12 +362,15 @@ def fit(
             total, count = distributed.all_reduce_sum([total, count])
             # Rank 0 scores validation; every process acts on its metrics (scatter sums on a GPU
             # are not bit-for-bit reproducible, and processes that disagreed would stop apart).
-            metrics = distributed.broadcast(task.evaluate(model, val_loader, device) if distributed.is_main() else None)
+            if val_loader is None:
+                metrics = {}
+            else:
+                metrics = distributed.broadcast(task.evaluate(model, val_loader, device) if distributed.is_main() else None)
             record = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "lr": schedule.get_last_lr()[0],
                       "seconds": round(time.monotonic() - began, 3)}  # training and validation
             record.update({f"val_{k}": v for k, v in metrics.items()})
             history.append(record)
-            if _better(metrics, best, task.monitor, task.higher_is_better):
+            if val_loader is None or _better(metrics, best, task.monitor, task.higher_is_better):
                 best, best_epoch, bad = metrics, epoch + 1, 0
                 best_state = _clone(model.state_dict())
                 best_task = _clone(task_state(task)) if stateful else None

@@ -139,10 +139,22 @@ def train_members(
     shared = all(np.array_equal(s[0], splits[0][0]) for s in splits)
     fit_rows = splits[0][0] if shared else np.unique(np.concatenate([s[0] for s in splits]))
     task = domain.make_task(data, opts, fit_rows)
+    # A kind may refit each member on its training and validation rows together, for the epoch
+    # count early stopping picked (Domain.refit_data); the run is then the refit's: its data,
+    # model dimensions and task are the ones saved, and the first pass only chose the epochs.
+    refit = domain.refit_data(data, opts)
+    if refit is not None:
+        refit_splits = domain.split(opts, refit)
+        refit_shared = all(np.array_equal(s[0], refit_splits[0][0]) for s in refit_splits)
+        refit_rows = refit_splits[0][0] if refit_shared else np.unique(np.concatenate([s[0] for s in refit_splits]))
+        run_data, run_splits, run_config = refit, refit_splits, domain.model_config(refit, opts.model)
+        run_task = domain.make_task(refit, opts, refit_rows)
+    else:
+        run_data, run_splits, run_config, run_task = data, splits, model_config, task
     config = {
         "format": FORMAT_VERSION, "kind": domain.name, "status": "training",
-        "featurizer": domain.featurizer_spec(data), "model": model_config.to_dict(), "task": task.to_config(),
-        "members": len(splits), "domain": domain.run_config(data), "options": opts.to_dict(),
+        "featurizer": domain.featurizer_spec(run_data), "model": run_config.to_dict(), "task": run_task.to_config(),
+        "members": len(splits), "domain": domain.run_config(run_data), "options": opts.to_dict(),
         "data": {"path": data.source, **data.counts},
     }
     if distributed.distributed():  # the batches were world_size x batch_size items
@@ -153,6 +165,8 @@ def train_members(
             {k: [int(i) for i in part] for k, part in zip(("train", "val", "test"), s)} for s in splits
         ])
     history_rows: list[dict] = []
+    # Each member's best epoch and its validation metrics (None: a member finished before a resume).
+    selection: list[dict | None] = [None] * len(splits)
     if main and resumed and (run / "metrics.csv").is_file():
         history_rows = pd.read_csv(run / "metrics.csv").to_dict("records")
     for member, (train_idx, val_idx, _) in enumerate(splits):
@@ -163,7 +177,8 @@ def train_members(
         state = load_tensors(state_path(run, member)) if main and state_path(run, member).is_file() else None
         state = distributed.broadcast(state)  # the run folder may be on rank 0's machine alone
         epochs_kept = int(state["epoch"]) + 1 if state is not None else 0  # rows past the saved state go
-        history_rows = [r for r in history_rows if int(r["member"]) != member or int(r["epoch"]) <= epochs_kept]
+        history_rows = [r for r in history_rows if int(r["member"]) != member
+                        or (int(r["epoch"]) <= epochs_kept and r.get("stage") != "refit")]
         torch.manual_seed(loop.seed)
         model = build_model(model_config)
         config["precision"] = precision_name(resolve_precision(loop.precision, resolve_device(loop.device), model))
@@ -180,10 +195,13 @@ def train_members(
         def make_loader(epoch: int, _train=train_idx, _seed=loop.seed, _batch=loop.batch_size):
             return data.train_loader(_train, batch_size=_batch, seed=_seed, epoch=epoch)
 
-        def on_epoch(record: dict, _member=member, _bar=bar, _task=member_task) -> None:
-            history_rows.append({"member": _member, **record})
+        def write_history(row: dict) -> None:
+            history_rows.append(row)
             with atomic_open(run / "metrics.csv", "w", newline="") as handle:
                 pd.DataFrame(history_rows).to_csv(handle, index=False)
+
+        def on_epoch(record: dict, _member=member, _bar=bar, _task=member_task) -> None:
+            write_history({"member": _member, **record})
             shown = record.get(f"val_{_task.monitor}", float("nan"))
             reporter.advance(_bar, 1, info=f"loss {record['train_loss']:.4f}  val {_task.monitor} {shown:.4f}")
 
@@ -197,12 +215,19 @@ def train_members(
             if main and state_path(run, member).is_file():
                 raise TrainingInterrupted(f"{exc}; continue with: gnn train --resume {run}") from None
             raise
+        selection[member] = {"epoch": result.best_epoch, **result.best_metrics}
+        if refit is not None:
+            reporter.finish(bar)
+            model, member_task, result = _refit_member(
+                run, domain, refit, refit_splits[member][0], run_config, run_task if refit_shared else None, opts,
+                loop, max(1, result.best_epoch), member, label, reporter,
+                (lambda row, _m=member: write_history({"member": _m, "stage": "refit", **row})) if main else None)
         if not main:
             continue
         best = result.best_state
-        if member_task is not task and hasattr(member_task, "align"):
+        if member_task is not run_task and hasattr(member_task, "align"):
             model.load_state_dict(best)
-            member_task.align(model, task)
+            member_task.align(model, run_task)
             best = model.state_dict()
         save_member(run, member, best, result.task_state)
         state_path(run, member).unlink(missing_ok=True)
@@ -211,12 +236,44 @@ def train_members(
         return {"rank": distributed.rank(), "world_size": distributed.world_size(), "run": str(run)}
     if (run / "state").is_dir() and not any((run / "state").iterdir()):
         shutil.rmtree(run / "state")
-    summary = domain.evaluate(RunContext(run, opts, data, splits, task, reporter))
+    summary = domain.evaluate(RunContext(run, opts, run_data, run_splits, run_task, reporter, selection))
     if "precision" in config:  # the training steps' arithmetic, as resolved on this machine
         summary["precision"] = config["precision"]
     summary["time_s"] = round(time.time() - started, 2)
-    summary["warnings"] = list(data.warnings)
+    summary["warnings"] = list(run_data.warnings)
     write_json(run / "metrics.json", summary)
     config["status"] = "complete"
     write_json(run / "config.json", config)
     return summary
+
+
+def _refit_member(run: Path, domain: Domain, data, train_idx, model_config, task, opts: TrainOptions, loop: LoopConfig,
+                  epochs: int, member: int, label: str, reporter: Reporter, on_epoch=None) -> tuple:
+    """Member ``member`` trained again from a fresh start on ``train_idx`` of the refit ``data``
+    (its training and validation rows) for ``epochs`` epochs, without validation; ``task`` is
+    the run's (None: the member's own, fitted on ``train_idx``). Returns the model, its task and
+    the :class:`~gnncli.train.loop.FitResult` whose state is the last epoch's."""
+    task = task if task is not None else domain.make_task(data, opts, train_idx)
+    torch.manual_seed(loop.seed)
+    model = build_model(model_config)
+    domain.prepare_model(model, data, train_idx)
+    if opts.init_from:  # from the --from run's encoder again, as the first pass started
+        start_from(model, opts.init_from, member, opts.freeze_encoder)
+    bar = reporter.start(f"{label}: refit on all {len(train_idx)} training {data.unit}", epochs)
+
+    def make_loader(epoch: int, _seed=loop.seed, _batch=loop.batch_size):
+        return data.train_loader(train_idx, batch_size=_batch, seed=_seed, epoch=epoch)
+
+    def record(row: dict) -> None:
+        if on_epoch is not None:
+            on_epoch(row)
+        reporter.advance(bar, 1, info=f"loss {row['train_loss']:.4f}")
+
+    try:
+        result = fit(model, task, make_loader, None, replace(loop, epochs=epochs, patience=None), on_epoch=record)
+    except TrainingInterrupted:
+        again = (f"; continue with: gnn train --resume {run} (the refit starts again)"
+                 if state_path(run, member).is_file() else "; nothing of the refit was saved")
+        raise TrainingInterrupted(f"interrupted while refitting member {member + 1}{again}") from None
+    reporter.finish(bar)
+    return model, task, result

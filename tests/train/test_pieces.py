@@ -149,3 +149,29 @@ def test_generated_training_data_needs_steps_per_epoch():
         fit(model, Task(), endless, [], LoopConfig(epochs=1, device="cpu"))
     result = fit(model, Task(), endless, [], LoopConfig(epochs=3, device="cpu", steps_per_epoch=5))
     assert len(result.history) == 3 and [seen.count(e) for e in range(3)] == [5, 5, 5]
+
+
+def test_fit_without_validation_trains_every_epoch_and_keeps_the_last_weights():
+    """val_loader None (a refit): no early stopping, no validation columns, the last epoch's weights."""
+    import torch
+
+    from gnncli.train.loop import LoopConfig, fit
+
+    class Task:
+        monitor, higher_is_better = "loss", False
+
+        def loss(self, output, batch):
+            return (output - 2.0).pow(2).mean()
+
+        def evaluate(self, model, loader, device):
+            raise AssertionError("no validation without a validation loader")
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    weights = []
+    result = fit(model, Task(), lambda epoch: [torch.ones(4, 1)], None,
+                 LoopConfig(epochs=6, device="cpu", patience=1, max_lr=0.1, init_lr=0.1, final_lr=0.1),
+                 on_epoch=lambda record: weights.append(model.weight.detach().clone()))
+    assert len(result.history) == 6 and result.best_epoch == 6 and not result.stopped_early
+    assert not any(key.startswith("val_") for key in result.history[-1])
+    assert torch.equal(result.best_state["weight"], weights[-1]) and not torch.equal(weights[0], weights[-1])

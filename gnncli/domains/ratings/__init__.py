@@ -72,6 +72,7 @@ class RatingsDomain(Domain):
         DomainOption("test_file", str, "A file of held-out test ratings (e.g. MovieLens u1.test); the training file then splits into train and validation.", flags=("--test",), metavar="FILE", commands=("train",)),
         DomainOption("user_features", str, "GC-MC: a table of user attributes, ID first (e.g. MovieLens u.user); numbers are standardized, text with few values one-hot encoded.", metavar="FILE", commands=("train",)),
         DomainOption("item_features", str, "GC-MC: a table of item attributes, ID first (e.g. MovieLens u.item, whose genre flags are used and titles, dates and URLs left out).", metavar="FILE", commands=("train",)),
+        DomainOption("refit", bool, "Once early stopping has picked the epoch count, train each member again from scratch on the training and validation ratings together for that many epochs (default: on for kernel-ae, off for the others).", flags=("--refit/--no-refit",), commands=("train",)),
         DomainOption("knn", int, f"Neighbours each item keeps in the item-similarity graph (default {DEFAULT_KNN}).", metavar="K", commands=("train",)),
         DomainOption("min_common", int, f"Item pairs rated by fewer common users get no edge in the item graph (default {DEFAULT_MIN_COMMON}).", metavar="N", commands=("train",)),
         DomainOption("recommend", int, "Write the top-N unseen items per user instead of scoring pairs; with INPUT files of held-out ratings, also precision@N, recall@N and NDCG@N.", metavar="N", commands=("predict",)),
@@ -105,6 +106,11 @@ class RatingsDomain(Domain):
 
     def split(self, opts, data):
         return [data.extra["split"]] * max(1, opts.ensemble)
+
+    def refit_data(self, data, opts):
+        from gnncli.domains.ratings.training import refit_data
+
+        return refit_data(data, opts)
 
     def make_task(self, data, opts, train_rows):
         from gnncli.domains.ratings.training import make_task

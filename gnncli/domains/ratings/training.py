@@ -188,6 +188,19 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
     if model == "gcmc" and gcmc_params(opts.model.params)["messages"] == "apart" and opts.loop.batch_size >= len(train):
         raise UsageError(f"--model-param messages=apart takes each batch's ratings out of the message graph: "
                          f"--batch-size {opts.loop.batch_size} must be below the {len(train)} training ratings (e.g. 8000)")
+    raw = {"source": source, "model": model, "knn": knn, "min_common": min_common, "options": options,
+           "test_file": test_file, "columns": {k: v for k, v in table.columns.items() if table.header},
+           "user_id": user_id, "item_id": item_id, "ratings": ratings, "where": where,
+           "counts": counts, "warnings": warnings}
+    return _dataset(raw, train, val, test_rows, reporter)
+
+
+def _dataset(raw: dict, train: np.ndarray, val: np.ndarray, test_rows: np.ndarray, reporter) -> RatingsDataset:
+    """The dataset of the ratings read (``raw``) split into ``train``, ``val`` and ``test_rows``:
+    ID maps, cold-start counts and the context, all from the training rows."""
+    source, model, knn, min_common, options = (raw[k] for k in ("source", "model", "knn", "min_common", "options"))
+    test_file, user_id, item_id, ratings, where = (raw[k] for k in ("test_file", "user_id", "item_id", "ratings", "where"))
+    counts, warnings = dict(raw["counts"]), list(raw["warnings"])
     user_ids = pd.unique(user_id[train])
     item_ids = pd.unique(item_id[train])
     user_index = pd.Index(user_ids)
@@ -224,9 +237,8 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
             side_files[who] = {"file": path, "features": side.names}
     edge_of_row = np.full(len(ratings), -1, np.int64)
     edge_of_row[train] = np.arange(len(train))
-    columns = {k: v for k, v in table.columns.items() if table.header}
     run_config = {
-        "users": [str(u) for u in user_ids], "items": [str(i) for i in item_ids], "columns": columns,
+        "users": [str(u) for u in user_ids], "items": [str(i) for i in item_ids], "columns": raw["columns"],
         "knn": (knn or DEFAULT_KNN) if model in GRAPH_MODELS else None,
         "min_common": (min_common or DEFAULT_MIN_COMMON) if model in GRAPH_MODELS else None,
         "graph_edges": int(context.shift.nnz) if context.shift is not None else None,
@@ -235,8 +247,28 @@ def prepare(domain, opts, reporter) -> RatingsDataset:
     return RatingsDataset(
         source, arrays, ["rating"], "rating", unit="ratings", counts=counts, warnings=warnings,
         extra={"split": (train, val, test_rows), "context": context, "signals": model in SIGNAL_MODELS,
-               "edge_of_row": edge_of_row, "run_config": run_config, "levels": levels},
+               "edge_of_row": edge_of_row, "run_config": run_config, "levels": levels, "raw": raw},
     )
+
+
+#: Models refit by default (``--refit``): once early stopping has picked the epoch count, each
+#: member trains again from scratch on the training and validation ratings together.
+REFIT_MODELS = ("kernel-ae",)
+
+
+def refit_data(data: RatingsDataset, opts) -> RatingsDataset | None:
+    """The ratings to refit on (``--refit``, on by default for :data:`REFIT_MODELS`): the training
+    and validation ratings together train, with ID maps and context built from both; the test
+    ratings stay as they were. None: no refit."""
+    refit = opts.options.get("refit")
+    if not (refit if refit is not None else opts.model.name in REFIT_MODELS):
+        return None
+    train, val, test = data.extra["split"]
+    from gnncli.progress import Reporter
+
+    out = _dataset(data.extra["raw"], np.sort(np.concatenate([train, val])), np.zeros(0, np.int64), test, Reporter())
+    out.extra["refit"] = {"train": int(len(train)), "val": int(len(val))}
+    return out
 
 
 def make_task(data: RatingsDataset, opts):
@@ -344,12 +376,20 @@ def evaluate(domain, ctx) -> dict:
     if opts.plots:
         _plots(ctx.run)
     counts = {**data.counts, "train": len(train), "val": len(val), "test": len(test)}
-    return {
+    summary = {
         "run": str(ctx.run), "kind": domain.name, "task": "rating", "targets": ["rating"], "model": opts.model.name,
         "members": len(ctx.splits), "split": "test file" if opts.options.get("test_file") else opts.split,
         "unit": "ratings", "ratings": counts, "train": summary_parts["train"], "val": summary_parts["val"],
         "test": summary_parts["test"],
     }
+    refit = data.extra.get("refit")
+    if refit is not None:  # the validation ratings trained the refit: their scores are early stopping's
+        picked = [s for s in (ctx.selection or []) if s is not None]
+        counts.update(train=refit["train"], val=refit["val"], refit=len(train))
+        summary["val"] = {k: float(np.mean([s.get(k, np.nan) for s in picked])) if picked else float("nan")
+                          for k in ("rmse", "mae")}
+        summary["refit"] = {"ratings": len(train), "epochs": [int(s["epoch"]) for s in picked]}
+    return summary
 
 
 def _cold_reason(data: RatingsDataset, row: int) -> str:
@@ -371,6 +411,8 @@ def _plots(run) -> None:
     from gnncli.train import plots
 
     history = pd.read_csv(run / "metrics.csv")
+    if "stage" in history:  # the refit's epochs have no validation: the curves are early stopping's
+        history = history[history["stage"] != "refit"]
     plots.learning_curve(history, "rmse", run / "learning_curve.png")
     plt = plots._pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
