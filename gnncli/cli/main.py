@@ -30,11 +30,13 @@ HELP = common.help_text(
 
       gnn predict runs/esol library.smi --top-k 100 > hits.csv
 
-      gnn train structures/ --task binding-site --model egnn
+      gnn train structures/ --task binding-site
 
-      gnn train ratings.csv --model gcmc
+      gnn train u1.base --test u1.test
 
       gnn train --kind wireless --pairs 50
+
+      gnn train cora/ --task link-prediction
 
       gnn benchmark data.csv --target logS --models dmpnn,gin --seeds 3
     """

@@ -75,7 +75,8 @@ def _params(pairs: list[str]) -> dict:
 def _model_help() -> str:
     from gnncli.domains.base import all_domains
 
-    defaults = "; ".join(f"{d.default_model} for {d.name}" for d in all_domains())
+    defaults = "; ".join(f"{d.default_model} for {d.name}" + "".join(f" ({m} for {t})" for t, m in d.task_models.items())
+                         for d in all_domains())
     return f"Model: {', '.join(model_names())} (default: the kind of input's: {defaults})."
 
 
