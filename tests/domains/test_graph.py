@@ -114,6 +114,19 @@ def test_every_model_learns_above_chance_on_planted_communities(planted, tmp_pat
     assert summary["test"]["accuracy"] > 0.5, summary["test"]  # chance is 1/3
 
 
+def test_gat_and_sgc_pick_their_epoch_by_validation_loss_unless_told(planted, tmp_path):
+    """gat and sgc stop on validation cross-entropy (their recipes on Cora); the others on
+    accuracy; --metric wins; gat's loop runs up to 1000 epochs unless told."""
+    from gnncli.models.config import loop_defaults
+    assert loop_defaults("gat", "graph", "multiclass")["epochs"] == 1000
+    assert loop_defaults("gat", "graph", "link-prediction")["epochs"] == 200
+    picked = {name: _train(planted, tmp_path / name, "--model", name, "--epochs", "5")["monitor"]
+              for name in ("gat", "sgc", "gcn")}
+    assert picked == {"gat": "cross_entropy", "sgc": "cross_entropy", "gcn": "accuracy"}
+    told = _train(planted, tmp_path / "told", "--model", "gat", "--epochs", "5", "--metric", "accuracy")
+    assert told["monitor"] == "accuracy"
+
+
 def test_the_graph_adds_what_features_miss(planted, tmp_path):
     gcn = _train(planted, tmp_path / "gcn", "--model", "gcn", "--epochs", "100")
     mlp = _train(planted, tmp_path / "mlp", "--model", "mlp", "--epochs", "100")

@@ -47,6 +47,9 @@ _M = "gnncli.domains.graph.models"
 #: ``depth`` counts message-passing layers (propagation steps for sgc and appnp). ``monitor`` is the
 #: validation metric that picks the best epoch where it is not accuracy (sgc's linear model, trained
 #: at a learning rate of 0.2, is picked by validation loss: its accuracy jumps from epoch to epoch).
+#: gat is picked by validation loss too, over up to 1000 epochs, as the paper's recipe stops on it:
+#: Cora test accuracy over 10 seeds 83.2 ± 0.3, against 82.3 ± 1.2 picked by validation accuracy
+#: over 300 epochs (83.0 ± 0.5 by loss over 300: validation loss was still falling).
 _PAPER = {"epochs": 300, "batch_size": 1024, "lr": 1e-2, "patience": 100, "warmup": 0.0, "weight_decay": 5e-4,
           "schedule": "constant"}
 #: Link prediction's recipe, whatever the model (GAE's, Kipf & Welling 2016): 64-wide node
@@ -59,7 +62,8 @@ register_model("gcn", f"{_M}:gcn", domains=("graph",), tasks=_LINK, defaults={"h
 register_model("sage", f"{_M}:sage", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop=_PAPER, help="GraphSAGE, mean aggregation (Hamilton et al. 2017); trains by neighbour sampling")
 register_model("gat", f"{_M}:gat", domains=("graph",), tasks=_LINK, defaults={"hidden": 8, "depth": 2, "dropout": 0.6},
-               loop={**_PAPER, "lr": 5e-3}, help="graph attention network, 8 heads (Velickovic et al. 2018)")
+               loop={**_PAPER, "lr": 5e-3, "epochs": 1000}, monitor="cross_entropy",
+               help="graph attention network, 8 heads (Velickovic et al. 2018)")
 register_model("gin", f"{_M}:gin", domains=("graph",), tasks=_LINK, defaults={"hidden": 64, "depth": 2, "dropout": 0.5},
                loop=_PAPER, help="graph isomorphism network (Xu et al. 2019)")
 register_model("sgc", f"{_M}:sgc", domains=("graph",), tasks=_LINK, defaults={"hidden": 1, "depth": 2, "dropout": 0.0},
