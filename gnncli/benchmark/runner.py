@@ -77,19 +77,26 @@ def run_options(base, spec: RunSpec, run_dir: Path | None, *, device: str | None
 
     from gnncli.domains import resolve_domain
 
+    from gnncli.models.config import loop_defaults, task_defaults
+
     model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)
     domain = resolve_domain(base.input_paths(), base.kind)
-    model = ModelConfig.from_dict({**base.model.to_dict(), **model_over, "name": spec.setting.model or base.model.name,
+    task = option_over.pop("task", base.task)
+    if task == "auto":  # as gnn train settles it, so that the task's own model and recipe apply
+        task = domain.settle_task(base.input_paths(), task, base.targets or [], base.options)
+    name = spec.setting.model or base.model.name or domain.model_for(task)
+    given_model = base.model.to_dict()
+    # The task's own model settings (link prediction's width and dropout) where nothing gave them.
+    recipe = {k: v for k, v in task_defaults(name, domain.name, task).get("model", {}).items() if given_model.get(k) is None}
+    model = ModelConfig.from_dict({**given_model, **recipe, **model_over, "name": name,
                                    "params": {**base.model.params, **params}, "kind": base.model.kind or domain.name})
     fill = {}
     if given_loop is not None:
-        from gnncli.models.config import loop_defaults
-
-        name = spec.setting.model or base.model.name or domain.default_model
-        fill = loop_fields({**loop_defaults(name, domain.name), **given_loop})
+        fill = loop_fields({**loop_defaults(name, domain.name, task), **given_loop})
     loop = LoopConfig.from_dict({**base.loop.to_dict(), **fill, **loop_fields(loop_over), "seed": spec.seed,
                                  **({"device": device} if device else {})})
-    return replace(base, model=model, loop=loop, out=str(run_dir) if run_dir else base.out, plots=False, **option_over)
+    return replace(base, model=model, loop=loop, task=task, out=str(run_dir) if run_dir else base.out, plots=False,
+                   **option_over)
 
 
 def run_one(base, spec: RunSpec, run_dir: Path, *, device: str | None = None, threads: int | None = None,

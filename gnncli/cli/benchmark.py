@@ -88,8 +88,9 @@ def register(app: typer.Typer) -> None:
 
         paths = expand_inputs(inputs or [])
         names = [m.strip() for m in models.split(",") if m.strip()] if models else []
-        if not names and not suite:
-            names = [resolve_domain(paths, kind).default_model]
+        if not names and not suite:  # the kind's model for the task (gnn train's default)
+            domain = resolve_domain(paths, kind)
+            names = [domain.model_for(domain.settle_task(paths, task, target or [], domain_options or {}))]
         elif len(paths) > 1:
             resolve_domain(paths, kind)  # inputs of one kind, which takes several: a usage error before any run
         base = api.TrainOptions(

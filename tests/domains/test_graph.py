@@ -264,6 +264,17 @@ def test_link_prediction_trains_its_own_recipe_unless_told_otherwise(planted, tm
     node = _train(planted, tmp_path / "nodes", "--epochs", "2")
     config = json.loads((tmp_path / "nodes" / "config.json").read_text())
     assert node["model"] == "gcnii" and config["model"]["dropout"] == 0.6  # node classification's own
+    # gnn benchmark trains what gnn train would: the task's model and recipe, unless given.
+    result = invoke("benchmark", edges_only, "--kind", "graph", "--epochs", "2", "--out", tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    run = json.loads(next((tmp_path / "bench").rglob("config.json")).read_text())
+    assert run["model"]["name"] == "gat" and (run["model"]["hidden"], run["model"]["dropout"]) == (64, 0.0)
+    assert run["options"]["loop"]["weight_decay"] == 0.0 and run["options"]["loop"]["epochs"] == 2
+    result = invoke("benchmark", planted, "--task", "link-prediction", "--models", "gcn", "--grid", "hidden=8",
+                    "--epochs", "2", "--out", tmp_path / "bench-given")
+    assert result.exit_code == 0, result.output
+    run = json.loads(next((tmp_path / "bench-given").rglob("config.json")).read_text())
+    assert (run["model"]["name"], run["model"]["hidden"], run["model"]["dropout"]) == ("gcn", 8, 0.0)
 
 
 # ---------------------------------------------------------------------------------- bad input
