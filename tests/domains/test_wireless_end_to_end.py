@@ -193,6 +193,26 @@ def test_usage_errors(trained, tmp_path):
     assert "rows transmitters, columns receivers" in cli("train", "--help").output
 
 
+def test_channels_writes_the_varied_physics_gnn_train_trains_on(tmp_path):
+    from gnncli.domains.wireless.generator import ChannelConfig, Variation, generate
+
+    out = tmp_path / "varied.npz"
+    made = cli("channels", "--physics", "varied", "--pairs", 5, "--networks", 3, "--steps", 4, "--seed", 2, "--out", out, "--json")
+    assert made.exit_code == 0, made.output
+    summary = json.loads(made.stdout.splitlines()[-1])
+    assert summary["physics"] == "varied" and summary["side_m"] is None
+    expected = generate(ChannelConfig(pairs=5, steps=4, variation=Variation()), 3, 2)["gains"]
+    with np.load(out) as data:
+        assert np.allclose(data["gains"], expected) and json.loads(str(data["config"]))["variation"]
+        spans = [np.ptp(np.concatenate([data["tx"][k], data["rx"][k]]), axis=0).max() for k in range(3)]
+    assert len({round(float(s)) for s in spans}) == 3  # each network its own square
+    for extra in (["--layout", "density"], ["--side", "300"], ["--shadowing", "4"]):
+        refused = cli("channels", "--physics", "varied", *extra, "--out", tmp_path / "x.npz")
+        assert refused.exit_code == 2 and "not with --physics varied" in refused.output
+    assert cli("channels", "--physics", "ray", "--out", tmp_path / "x.npz").exit_code == 2
+    assert not (tmp_path / "x.npz").exists()
+
+
 def test_channel_files_are_recognised_by_content(tmp_path):
     np.save(tmp_path / "g.npy", np.ones((2, 3, 3)))
     np.savetxt(tmp_path / "m.csv", np.ones((3, 3)), delimiter=",")

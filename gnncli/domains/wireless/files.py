@@ -35,5 +35,6 @@ def write_generated(out: str, *, pairs: int, networks: int, steps: int, layout: 
         with open(tmp, "wb") as handle:
             np.savez(handle, gains=data["gains"], p_max_dbm=np.float64(config.p_max_dbm), noise_dbm=np.float64(config.noise_dbm),
                      tx=data["tx"], rx=data["rx"], config=np.array(json.dumps(meta)))
-    return {"out": str(out), "networks": networks, "pairs": pairs, "steps": steps, "side_m": config.side_m,
+    return {"out": str(out), "networks": networks, "pairs": pairs, "steps": steps,
+            "physics": "varied" if config.variation else "paper", "side_m": None if config.variation else config.side_m,
             "p_max_dbm": config.p_max_dbm, "noise_dbm": round(config.noise_dbm, 4), "seed": seed}
