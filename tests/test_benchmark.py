@@ -156,7 +156,8 @@ def test_the_ratings_suite_reports_train_and_test_rmse(tmp_path):
     assert summary["failed"] == 0, summary["settings"]
     rows = pd.read_csv(tmp_path / "s" / "results.csv")
     assert np.isfinite(rows["train_rmse"]).all() and np.isfinite(rows["test_rmse"]).all()
-    assert summary["reading"].startswith("train/test RMSE: linear ")
+    assert summary["reading"].startswith("train/test RMSE: linear ") and "kernel-ae (default) " in summary["reading"]
+    assert set(rows["model"]) == {"linear", "fcnn", "graph-filter", "gnn", "gcmc", "kernel-ae"}  # the default beside them
 
 
 def test_the_wireless_suite_shows_the_baselines_beside_the_policies(tmp_path):
