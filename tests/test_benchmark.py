@@ -105,6 +105,7 @@ def test_speed_mode_reports_positive_throughputs(data):
     assert model["train_items_per_s"] > 0 and model["infer_items_per_s"] > 0 and model["peak_rss_mb"] > 0
     result = run_speed(opts, batch_sizes=[8], repeats=1, epochs=2)  # each measurement in a fresh process
     assert result["featurize_items_per_s"] > 0 and result["rows"][0]["device"] == "cpu"
+    assert result["inputs"] == opts.input_paths() == [str(data)]  # every input, not only the first
     assert {"train_items_per_s", "infer_items_per_s", "peak_rss_mb"} <= set(result["rows"][0])
 
 

@@ -142,7 +142,7 @@ def run_speed(opts, *, batch_sizes: list[int], repeats: int = 3, epochs: int = 3
                     row[key] = value
             rows.append(row)
     return {
-        "data": opts.data, "model": opts.model.name, "epochs": epochs, "repeats": repeats,
+        "data": opts.data, "inputs": opts.input_paths(), "model": opts.model.name, "epochs": epochs, "repeats": repeats,
         "featurize_items_per_s": _median(featurize, "items_per_s"), "featurize_items": featurize[0]["items"],
         "rows": rows, "threads": torch.get_num_threads(),
     }
