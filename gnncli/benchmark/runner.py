@@ -76,7 +76,6 @@ def run_options(base, spec: RunSpec, run_dir: Path | None, *, device: str | None
     from gnncli.train.loop import LoopConfig
 
     from gnncli.domains import resolve_domain
-
     from gnncli.models.config import loop_defaults, task_defaults
 
     model_over, params, loop_over, option_over = split_overrides(spec.setting.overrides)

@@ -52,19 +52,19 @@ def register(app: typer.Typer) -> None:
 
         if physics not in PHYSICS:
             raise UsageError(f"--physics {physics}: choose from {', '.join(PHYSICS)}")
+        # The fixed physics given here; what is not given keeps ChannelConfig's defaults.
+        given = {key: value for key, value in (("layout", layout), ("side", side), ("shadowing_db", shadowing))
+                 if value is not None}
         if physics == "varied":
-            given = [name for name, value in (("--layout", layout), ("--side", side), ("--shadowing", shadowing)) if value is not None]
             if given:
-                raise UsageError(f"{', '.join(given)}: not with --physics varied (each network draws its own)")
-            extra = {"variation": Variation()}
-        else:
-            extra = {"shadowing_db": 7.0 if shadowing is None else shadowing}
+                flags = {"layout": "--layout", "side": "--side", "shadowing_db": "--shadowing"}
+                raise UsageError(f"{', '.join(flags[k] for k in given)}: not with --physics varied (each network draws its own)")
+            given = {"variation": Variation()}
         progress = make_progress()
         with progress:
             summary = write_generated(
-                out, pairs=pairs, networks=networks, steps=steps, layout=layout or "area", side=side, seed=seed,
-                p_max_dbm=p_max, noise_dbm_hz=noise_psd, bandwidth_hz=bandwidth, speed_mps=speed,
-                reporter=Reporter(progress), **extra,
+                out, pairs=pairs, networks=networks, steps=steps, seed=seed, p_max_dbm=p_max, noise_dbm_hz=noise_psd,
+                bandwidth_hz=bandwidth, speed_mps=speed, reporter=Reporter(progress), **given,
             )
         console.print(f"wrote {summary['networks']} network(s) of {summary['pairs']} pairs over {summary['steps']} steps to {out}",
                       highlight=False)
